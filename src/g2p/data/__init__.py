@@ -1,0 +1,1 @@
+"""Raw sources, parsers and curated datasets."""
