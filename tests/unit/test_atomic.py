@@ -1,0 +1,42 @@
+"""Atomic writes leave either the old content or the new one, never a half-written file."""
+
+from pathlib import Path
+
+import pytest
+
+from g2p import atomic
+
+
+def test_write_text_replaces_whole_file(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.txt"
+    atomic.write_text(target, "first")
+    atomic.write_text(target, "second")
+    assert target.read_text() == "second"
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+def test_failed_write_keeps_old_content_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.open_for_write(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_directory_is_replaced_only_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "dataset"
+    with atomic.directory(target) as tmp:
+        (tmp / "a.tsv").write_text("1")
+    assert (target / "a.tsv").read_text() == "1"
+    with pytest.raises(KeyError):
+        with atomic.directory(target) as tmp:
+            (tmp / "b.tsv").write_text("2")
+            raise KeyError("boom")
+    assert sorted(p.name for p in target.iterdir()) == ["a.tsv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
+    with atomic.directory(target) as tmp:
+        (tmp / "c.tsv").write_text("3")
+    assert sorted(p.name for p in target.iterdir()) == ["c.tsv"]
