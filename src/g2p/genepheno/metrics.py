@@ -107,16 +107,19 @@ def fmax(y_true, y_score) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- per-term ranks
 @dataclass(frozen=True)
 class _RankTable:
-    """Each term's genes sorted by descending score, with the bounds of each tie group."""
+    """Each term's genes sorted by descending score, and for every positive (gene, term) pair the
+    flat positions (in the sorted genes × terms array) that bound its tie group."""
 
     order: np.ndarray  # (genes, terms) row index of the gene at each sorted position
     y_sorted: np.ndarray  # (genes, terms) bool
-    group_first: np.ndarray  # (genes, terms) first sorted position of the tie group
-    group_last: np.ndarray  # (genes, terms) last sorted position of the tie group
+    pos_term: np.ndarray  # (P,) term (column) of each positive pair
+    pos_flat: np.ndarray  # (P,) its own flat sorted position
+    pos_last: np.ndarray  # (P,) flat position of the last member of its tie group
+    pos_before: np.ndarray  # (P,) flat position just before its tie group (-1: none)
 
 
 def _rank_table(y: np.ndarray, s: np.ndarray) -> _RankTable:
-    n = s.shape[0]
+    n, m = s.shape
     order = np.argsort(-s, axis=0, kind="stable")
     s_sorted = np.take_along_axis(s, order, axis=0)
     y_sorted = np.take_along_axis(y, order, axis=0)
@@ -127,36 +130,45 @@ def _rank_table(y: np.ndarray, s: np.ndarray) -> _RankTable:
     end_group[:-1] = new_group[1:]
     group_first = np.maximum.accumulate(np.where(new_group, pos, 0), axis=0)
     group_last = np.minimum.accumulate(np.where(end_group, pos, n)[::-1], axis=0)[::-1]
-    return _RankTable(order, y_sorted, group_first, group_last)
+    rows, cols = np.nonzero(y_sorted)
+    first = group_first[rows, cols]
+    return _RankTable(
+        order=order,
+        y_sorted=y_sorted,
+        pos_term=cols,
+        pos_flat=rows * m + cols,
+        pos_last=group_last[rows, cols] * m + cols,
+        pos_before=np.where(first > 0, (first - 1) * m + cols, -1),
+    )
 
 
 def _per_term_auc_ap(table: _RankTable, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-term ROC-AUC and average precision under gene weights (NaN where a class is absent)."""
+    """Per-term ROC-AUC and average precision under gene weights (NaN where a class is absent).
+
+    For a positive gene i of a term (weight w_i): AUC counts the negatives scored below it plus half
+    the tied ones; AP takes the precision at the end of its tie group (sklearn's step-wise AP).
+    """
     n, m = table.order.shape
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     w_sorted = w[table.order]
     w_pos = np.where(table.y_sorted, w_sorted, 0.0)
-    w_neg = w_sorted - w_pos
-    cum_pos = np.cumsum(w_pos, axis=0)
-    cum_neg = np.cumsum(w_neg, axis=0)
-    total_pos = cum_pos[-1]
-    total_neg = cum_neg[-1]
-    cols = np.arange(m)[None, :]
-    # Everything scored >= a gene's score = everything up to the end of its tie group.
-    pos_at_or_above = cum_pos[table.group_last, cols]
-    neg_at_or_above = cum_neg[table.group_last, cols]
-    first = table.group_first
-    neg_above = np.where(first > 0, cum_neg[np.maximum(first - 1, 0), cols], 0.0)
-    neg_tied = neg_at_or_above - neg_above
-    neg_below = total_neg[None, :] - neg_at_or_above
-    valid = (total_pos > 0) & (total_neg > 0)
+    cum_pos = np.cumsum(w_pos, axis=0).ravel()
+    cum_neg = np.cumsum(w_sorted - w_pos, axis=0).ravel()
+    total_pos = cum_pos[-m:]
+    total_neg = cum_neg[-m:]
+    wi = w_sorted.ravel()[table.pos_flat]
+    pos_at_or_above = cum_pos[table.pos_last]
+    neg_at_or_above = cum_neg[table.pos_last]
+    neg_above = np.where(table.pos_before >= 0, cum_neg[np.maximum(table.pos_before, 0)], 0.0)
+    neg_below = total_neg[table.pos_term] - neg_at_or_above
+    auc_num = np.bincount(table.pos_term, wi * (neg_below + 0.5 * (neg_at_or_above - neg_above)), minlength=m)
     with np.errstate(invalid="ignore", divide="ignore"):
-        auc = (w_pos * (neg_below + 0.5 * neg_tied)).sum(axis=0) / (total_pos * total_neg)
-        precision = pos_at_or_above / (pos_at_or_above + neg_at_or_above)
-        ap = (w_pos * np.nan_to_num(precision)).sum(axis=0) / total_pos
-    auc = np.where(valid, auc, np.nan)
-    ap = np.where(valid, ap, np.nan)
-    return auc, ap
+        precision = np.nan_to_num(pos_at_or_above / (pos_at_or_above + neg_at_or_above))
+        ap_num = np.bincount(table.pos_term, wi * precision, minlength=m)
+        auc = auc_num / (total_pos * total_neg)
+        ap = ap_num / total_pos
+    valid = (total_pos > 0) & (total_neg > 0)
+    return np.where(valid, auc, np.nan), np.where(valid, ap, np.nan)
 
 
 def per_term_auc(y_true, y_score) -> np.ndarray:
