@@ -1,0 +1,459 @@
+"""Execute the notebooks in order with papermill; papermill is the book's only executor.
+
+``python -m g2p run --preset quick [--only 01_data_curation ...] [--force]`` runs
+``notebooks/[0-9][0-9]_*.ipynb`` in name order into ``build/executed/<same name>.ipynb``:
+
+* each notebook receives only the preset values for the names its ``parameters`` cell declares;
+* the kernel sees ``G2P_NOTEBOOK``, ``G2P_PRESET`` and ``G2P_RUN_ID`` (one run id per invocation);
+* a notebook is skipped when the hash of its inputs (notebook file, ``src/g2p`` code and package data,
+  its parameters, the data manifest, and the hashes of the notebooks before it) equals the stamp
+  beside its executed copy; the stamp is written only after success;
+* each executed copy gets a provenance banner after its title cell;
+* a failure raises :class:`NotebookExecutionError` naming the notebook and the failing cell, and keeps
+  the failed copy in ``build/executed/failed/`` for inspection.
+
+``python -m g2p book`` builds the Jupyter Book from the executed notebooks (see :func:`build_book`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from g2p import atomic, paths, presets, provenance
+
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+STAMP_SUFFIX = ".hash"
+FAILED = "failed"
+BANNER_TAG = "g2p-provenance"
+KERNEL = "python3"
+# Package data that changes results as much as code does (sources.yaml pins the raw inputs).
+PACKAGE_DATA = ("*.py", "*.yaml", "*.yml", "*.tsv", "*.json")
+
+
+class NotebookExecutionError(RuntimeError):
+    """A notebook failed; the message names the notebook, the cell and the exception."""
+
+    def __init__(
+        self,
+        notebook: str,
+        message: str,
+        *,
+        cell_index: int | None = None,
+        source: str = "",
+        failed_copy: Path | None = None,
+    ) -> None:
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.source = source
+        self.failed_copy = failed_copy
+        super().__init__(message)
+
+
+class BookInputsMissing(FileNotFoundError):
+    """The book's table of contents names executed notebooks (or pages) that do not exist."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    preset: str
+    run_id: str
+    executed_dir: Path
+    notebooks: list[provenance.NotebookRecord]
+
+
+# --------------------------------------------------------------------------------------- discovery
+def discover(notebooks_dir: Path | None = None, only: Sequence[str] | None = None) -> list[Path]:
+    """The numbered notebooks in order; ``only`` picks some by stem, file name or number prefix."""
+    notebooks_dir = notebooks_dir or paths.notebooks
+    found = sorted(notebooks_dir.glob(NOTEBOOK_GLOB))
+    if not only:
+        return found
+    chosen = []
+    for want in only:
+        key = Path(want).name.removesuffix(".ipynb")
+        matches = [p for p in found if p.stem == key or p.stem.split("_", 1)[0] == key]
+        if not matches:
+            names = ", ".join(p.stem for p in found) or "none"
+            raise ValueError(f"no notebook {want!r} in {notebooks_dir} (available: {names})")
+        chosen += [p for p in matches if p not in chosen]
+    return sorted(chosen)
+
+
+def declared_parameters(notebook: Path) -> list[str]:
+    import papermill
+
+    return list(papermill.inspect_notebook(str(notebook)))
+
+
+def parameters_for(notebook: Path, preset: str) -> dict[str, Any]:
+    """The preset values for exactly the names the notebook's parameters cell declares."""
+    available = presets.notebook_parameters(preset, notebook.stem)
+    return {name: available[name] for name in declared_parameters(notebook) if name in available}
+
+
+# --------------------------------------------------------------------------------------- hashing
+def source_digest(src: Path | None = None) -> str:
+    """One hash over the package's code and data files (path and bytes of each)."""
+    src = src or paths.src
+    digest = hashlib.sha256()
+    files = sorted({f for pattern in PACKAGE_DATA for f in src.rglob(pattern) if f.is_file()})
+    for file in files:
+        if "__pycache__" in file.parts:
+            continue
+        digest.update(file.relative_to(src).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def data_manifest() -> dict[str, str]:
+    """The pinned checksums of every raw input (empty until the data layer exists)."""
+    try:
+        from g2p.data import sources
+    except ImportError:
+        return {}
+    return dict(sources.checksums())
+
+
+def input_hash(
+    notebook: Path,
+    parameters: Mapping[str, Any],
+    *,
+    code: str,
+    manifest: Mapping[str, str],
+    upstream: str = "",
+) -> str:
+    """The hash that decides whether an executed notebook is still current.
+
+    ``upstream`` is the hash of the notebook before this one: later notebooks read what earlier
+    ones wrote (curated data, checkpoints), so a rerun upstream must invalidate them too.
+    """
+    digest = hashlib.sha256()
+    for part in (
+        notebook.read_bytes(),
+        code.encode(),
+        json.dumps(dict(parameters), sort_keys=True, default=str).encode(),
+        json.dumps(dict(manifest), sort_keys=True).encode(),
+        upstream.encode(),
+    ):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def stamp_path(executed: Path) -> Path:
+    return executed.with_name(executed.stem + STAMP_SUFFIX)
+
+
+def is_current(executed: Path, expected_hash: str) -> bool:
+    stamp = stamp_path(executed)
+    return executed.is_file() and stamp.is_file() and stamp.read_text().strip() == expected_hash
+
+
+# --------------------------------------------------------------------------------------- execution
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set variables for the kernel papermill is about to start; restore them afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def _run_lock(executed_dir: Path) -> Iterator[None]:
+    """Serialise runs that share an executed folder (several test sessions on one checkout)."""
+    executed_dir.parent.mkdir(parents=True, exist_ok=True)
+    with (executed_dir.parent / f".{executed_dir.name}.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _add_banner(nb: nbformat.NotebookNode, text: str, metadata: Mapping[str, Any]) -> None:
+    """Insert the provenance banner after the title cell and record the run in the metadata."""
+    cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": [BANNER_TAG]})
+    nb.cells.insert(1 if nb.cells else 0, cell)
+    nb.metadata["g2p"] = dict(metadata)
+
+
+def _failure(name: str, exc: BaseException, failed_copy: Path | None) -> NotebookExecutionError:
+    from papermill.exceptions import PapermillExecutionError
+
+    kept = f"\nThe failed executed copy is kept at {failed_copy}" if failed_copy else ""
+    if isinstance(exc, PapermillExecutionError):
+        first_lines = "\n".join("    " + line for line in exc.source.splitlines()[:5])
+        message = (
+            f"notebook {name} failed in cell {exc.cell_index} (execution count {exc.exec_count}):\n"
+            f"{first_lines}\n{exc.ename}: {exc.evalue}{kept}"
+        )
+        return NotebookExecutionError(
+            name, message, cell_index=exc.cell_index, source=exc.source, failed_copy=failed_copy
+        )
+    message = f"notebook {name} failed: {type(exc).__name__}: {exc}{kept}"
+    return NotebookExecutionError(name, message, failed_copy=failed_copy)
+
+
+def execute_notebook(
+    notebook: Path,
+    target: Path,
+    parameters: Mapping[str, Any],
+    env: Mapping[str, str],
+    banner: str,
+    metadata: Mapping[str, Any],
+    *,
+    progress_bar: bool = False,
+) -> None:
+    """Run one notebook into ``target`` atomically; on failure keep ``failed/<name>`` and raise."""
+    import papermill
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.stem}.") as tmp:
+        scratch = Path(tmp) / target.name
+        start = time.perf_counter()
+        try:
+            with _environment(env):
+                papermill.execute_notebook(
+                    str(notebook),
+                    str(scratch),
+                    parameters=dict(parameters),
+                    kernel_name=KERNEL,
+                    cwd=str(paths.root),
+                    progress_bar=progress_bar,
+                    log_output=False,
+                )
+        except Exception as exc:
+            failed_copy = None
+            if scratch.exists():
+                failed_copy = target.parent / FAILED / target.name
+                atomic.write_bytes(failed_copy, scratch.read_bytes())
+            raise _failure(target.name, exc, failed_copy) from exc
+        nb = nbformat.read(scratch, as_version=4)
+        _add_banner(nb, banner, {**metadata, "seconds": round(time.perf_counter() - start, 2)})
+        atomic.write_text(target, nbformat.writes(nb))
+    (target.parent / FAILED / target.name).unlink(missing_ok=True)
+
+
+def _log(message: str) -> None:
+    print(f"[g2p run] {message}", file=sys.stderr, flush=True)
+
+
+def run(
+    preset: str = "quick",
+    *,
+    only: Sequence[str] | None = None,
+    force: bool = False,
+    notebooks_dir: Path | None = None,
+    executed_dir: Path | None = None,
+    run_id: str | None = None,
+    write_provenance: bool = True,
+) -> RunResult:
+    """Execute the notebooks of ``preset`` in order, reusing those whose inputs are unchanged."""
+    presets.preset_file(preset)  # fail early on an unknown preset
+    notebooks_dir = notebooks_dir or paths.notebooks
+    executed_dir = executed_dir or paths.executed
+    everything = discover(notebooks_dir)
+    selected = set(discover(notebooks_dir, only))
+    git = provenance.git_state()
+    run_id = run_id or provenance.new_run_id(git)
+    device = provenance._device()
+    code = source_digest()
+    manifest = data_manifest()
+    records: list[provenance.NotebookRecord] = []
+    _log(f"preset {preset}, run id {run_id}, device {device}, {len(selected)} notebook(s)")
+    with _run_lock(executed_dir):
+        upstream = ""
+        for notebook in everything:
+            params = parameters_for(notebook, preset)
+            digest = input_hash(notebook, params, code=code, manifest=manifest, upstream=upstream)
+            upstream = digest
+            if notebook not in selected:
+                continue
+            target = executed_dir / notebook.name
+            if not force and is_current(target, digest):
+                previous = nbformat.read(target, as_version=4).metadata.get("g2p", {})
+                _log(f"{notebook.stem}: unchanged, reusing {target.relative_to(executed_dir.parent)}")
+                records.append(
+                    provenance.NotebookRecord(
+                        notebook.stem, "reused", previous.get("run_id", "unknown"),
+                        float(previous.get("seconds", 0.0)), digest,
+                    )
+                )
+                continue
+            _log(f"{notebook.stem}: executing with {params}")
+            start = time.perf_counter()
+            stamp_path(target).unlink(missing_ok=True)  # a stale stamp must never outlive a rerun
+            env = {"G2P_NOTEBOOK": notebook.stem, "G2P_PRESET": preset, "G2P_RUN_ID": run_id}
+            meta = {"preset": preset, "run_id": run_id, "device": device, "commit": git.commit,
+                    "dirty": git.dirty, "input_hash": digest, "parameters": params}
+            try:
+                execute_notebook(
+                    notebook, target, params, env,
+                    provenance.banner(preset, device, git, run_id),
+                    meta, progress_bar=sys.stderr.isatty(),
+                )
+            except NotebookExecutionError as exc:
+                _log(f"{notebook.stem}: FAILED after {time.perf_counter() - start:.1f} s\n{exc}")
+                raise
+            seconds = time.perf_counter() - start
+            atomic.write_text(stamp_path(target), digest + "\n")
+            _log(f"{notebook.stem}: done in {seconds:.1f} s")
+            records.append(provenance.NotebookRecord(notebook.stem, "executed", run_id, seconds, digest))
+        if write_provenance:
+            seed = presets.load(preset).get("common", {}).get("seed")
+            prov = provenance.collect(preset, run_id, seed=seed, notebooks=records, git=git)
+            json_path, _ = provenance.write(prov, executed_dir.parent)
+            _log(f"provenance written to {json_path.parent}")
+    return RunResult(preset, run_id, executed_dir, records)
+
+
+# --------------------------------------------------------------------------------------- glue
+_NUMPY_SCALAR = re.compile(r"^(?:np|numpy)\.\w+\((.*)\)$", re.DOTALL)
+
+
+def _parse_repr(text: str) -> Any:
+    """Turn a glued ``text/plain`` repr back into a Python value where it is a literal."""
+    text = text.strip()
+    match = _NUMPY_SCALAR.match(text)  # numpy 2 reprs scalars as np.float64(0.25)
+    if match:
+        text = match.group(1)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def read_glued(path: Path) -> dict[str, Any]:
+    """The values a notebook glued with ``myst_nb.glue`` (stored as text/plain reprs)."""
+    nb = json.loads(Path(path).read_text())
+    values: dict[str, Any] = {}
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook")
+            if not scrap or "name" not in scrap:
+                continue
+            prefix = scrap.get("mime_prefix", "application/papermill.record/")
+            text = output.get("data", {}).get(prefix + "text/plain")
+            if text is None:
+                continue
+            values[scrap["name"]] = _parse_repr("".join(text) if isinstance(text, list) else text)
+    return values
+
+
+# --------------------------------------------------------------------------------------- book
+def toc_files(toc: Path | None = None) -> list[str]:
+    """Every page named in ``_toc.yml`` (paths relative to the book root, without suffix)."""
+    toc = toc or paths.root / "_toc.yml"
+    data = yaml.safe_load(toc.read_text())
+    files = [data["root"]]
+
+    def walk(entries: list[dict[str, Any]]) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            for key in ("chapters", "sections", "parts"):
+                walk(entry.get(key, []))
+
+    walk(data.get("chapters", []))
+    for part in data.get("parts", []):
+        walk(part.get("chapters", []))
+    return files
+
+
+def missing_book_inputs(root: Path | None = None) -> list[str]:
+    root = root or paths.root
+    missing = []
+    for page in toc_files(root / "_toc.yml"):
+        if not any((root / f"{page}{suffix}").is_file() for suffix in (".md", ".ipynb")):
+            missing.append(page)
+    return missing
+
+
+def build_book(path_output: Path | None = None, *, root: Path | None = None) -> Path:
+    """``jupyter-book build . -W -n --keep-going``; returns the html folder.
+
+    Raises :class:`BookInputsMissing` naming pages (usually executed notebooks) that do not exist,
+    and ``subprocess.CalledProcessError`` when Sphinx reports any warning or error.
+    """
+    root = root or paths.root
+    missing = missing_book_inputs(root)
+    if missing:
+        raise BookInputsMissing(
+            "the book needs these pages, which do not exist: "
+            + ", ".join(missing)
+            + "\nRun the notebooks first: python -m g2p run --preset quick (or make book)."
+        )
+    exe = Path(sys.executable).with_name("jupyter-book")
+    command = [str(exe if exe.exists() else shutil.which("jupyter-book") or "jupyter-book")]
+    command += ["build", str(root), "-W", "-n", "--keep-going"]
+    if path_output is not None:
+        command += ["--path-output", str(path_output)]
+    subprocess.run(command, cwd=root, check=True)
+    return (path_output or root) / "_build" / "html"
+
+
+# --------------------------------------------------------------------------------------- CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="quick", choices=presets.PRESETS,
+                        help="parameter preset (default: quick)")
+    parser.add_argument("--only", nargs="+", metavar="NOTEBOOK",
+                        help="run only these notebooks (stem, file name or number, e.g. 01)")
+    parser.add_argument("--force", action="store_true",
+                        help="execute even when a notebook's inputs are unchanged")
+    parser.add_argument("--run-id", help="override the run id (default: UTC time + commit)")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        result = run(args.preset, only=args.only, force=args.force, run_id=args.run_id)
+    except (NotebookExecutionError, ValueError) as exc:
+        print(f"g2p run: {exc}", file=sys.stderr)
+        return 1
+    executed = sum(r.status == "executed" for r in result.notebooks)
+    print(f"run {result.run_id}: {executed} executed, {len(result.notebooks) - executed} reused "
+          f"-> {result.executed_dir}")
+    return 0
+
+
+def add_book_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path-output", type=Path,
+                        help="build into PATH/_build/html instead of the repository's _build/html")
+
+
+def book_main(args: argparse.Namespace) -> int:
+    try:
+        html = build_book(args.path_output)
+    except BookInputsMissing as exc:
+        print(f"g2p book: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"g2p book: jupyter-book failed (exit {exc.returncode}); warnings are errors (-W)",
+              file=sys.stderr)
+        return exc.returncode or 1
+    print(f"book built: {html / 'index.html'}")
+    return 0
