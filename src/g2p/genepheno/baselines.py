@@ -1,0 +1,396 @@
+"""Baselines for phenotype prediction, all fitted on the TRAIN split of the same curated dataset.
+
+Each baseline is an object with ``name``, ``method`` (the label shown in result tables, which says
+how the scores were actually made — e.g. whether the aligner or its fallback ran),
+``fit(dataset) -> self`` and ``predict(dataset, split) -> scores`` (rows = ``dataset.split_index(split)``,
+columns = ``dataset.terms``, values in [0, 1]).
+
+* ``LabelFrequency`` — every gene gets each term's training prevalence (the "naive" CAFA baseline).
+* ``SequenceSimilarity(mode="max"|"weighted")`` — label transfer from homologs found by DIAMOND
+  (``diamond blastp``; Debian package ``diamond-aligner``) against a database of TRAIN proteins only.
+  *max*: the labels of the best hit, scored by its identity fraction (max-BLAST); *weighted*: the
+  bitscore-weighted average of all hits' labels (w-BLAST). Genes without a hit score 0. When the
+  ``diamond`` binary is missing, a **fallback** finds the nearest train genes by cosine similarity of
+  3-mer TF-IDF vectors (scikit-learn), warns, and labels the method "(k-mer fallback)".
+* ``KmerLogistic`` — k-mer TF-IDF composition → one logistic regression per term. Thousands of
+  separate sklearn fits are too slow on a laptop, so all per-term regressions are fitted jointly as a
+  single linear layer with a sigmoid per term and BCE loss (mathematically one-vs-rest LR with an L2
+  penalty), early-stopped on validation Fmax.
+* ``DeepPhenoLike`` — multi-hot GO annotations (the gene's fine GO terms plus its depth-2 GO
+  concepts; vocabulary from the train split) → MLP → sigmoid, BCE, early-stopped on validation Fmax.
+  Like DeepPheno it uses GO annotations only (no tissue expression here).
+
+The sequence-only and GO-only variants of GenePheno are trained by :mod:`g2p.genepheno.evaluate`
+through the model's own ``TrainConfig(use_go=False / use_sequence=False)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.neighbors import NearestNeighbors
+from torch import nn
+
+from g2p.device import seed_everything, try_gpu
+from g2p.genepheno import metrics
+
+log = logging.getLogger(__name__)
+
+HIT_COLUMNS = ["query", "subject", "pident", "bitscore", "evalue"]
+
+
+class CuratedLike(Protocol):
+    """What the baselines read from a :class:`g2p.data.curate.CuratedDataset`."""
+
+    genes: pd.DataFrame
+    terms: pd.DataFrame
+    labels: sp.csr_matrix
+    concept_labels: sp.csr_matrix
+    go_inputs: list[list[str]]
+
+    def split_index(self, split: str) -> np.ndarray: ...
+
+
+@dataclass
+class BaselineConfig:
+    """Settings shared by the baselines (the ``baselines`` entries of the ``03_evaluate`` preset block)."""
+
+    kmer_k: int = 3
+    max_hits: int = 25  # DIAMOND --max-target-seqs / fallback neighbours per query
+    evalue: float = 1e-3
+    diamond_sensitivity: str = "sensitive"  # "" (default fast), "sensitive", "more-sensitive", …
+    threads: int = 2
+    epochs: int = 60
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    hidden: int = 512
+    dropout: float = 0.3
+    patience: int = 8
+    min_go_count: int = 2
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> BaselineConfig:
+        values = dict(values or {})
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown baseline setting(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+def _labels(dataset: CuratedLike, split: str) -> np.ndarray:
+    return np.asarray(dataset.labels[dataset.split_index(split)].toarray(), dtype=np.float32)
+
+
+# ------------------------------------------------------------------------------ label frequency
+class LabelFrequency:
+    name = "naive"
+    method = "Naive (label frequency)"
+
+    def __init__(self, config: BaselineConfig | None = None):
+        self.config = config or BaselineConfig()
+        self.prevalence: np.ndarray | None = None
+
+    def fit(self, dataset: CuratedLike) -> LabelFrequency:
+        self.prevalence = _labels(dataset, "train").mean(axis=0)
+        return self
+
+    def predict(self, dataset: CuratedLike, split: str) -> np.ndarray:
+        if self.prevalence is None:
+            raise RuntimeError("call fit() first")
+        return np.tile(self.prevalence, (len(dataset.split_index(split)), 1))
+
+
+# ------------------------------------------------------------------------- sequence similarity
+def diamond_available() -> bool:
+    return shutil.which("diamond") is not None
+
+
+def _write_fasta(path: Path, ids: list[str], sequences: list[str]) -> None:
+    with path.open("w") as fh:
+        for name, seq in zip(ids, sequences):
+            fh.write(f">{name}\n{seq}\n")
+
+
+def diamond_hits(
+    train_sequences: list[str], query_sequences: list[str], config: BaselineConfig
+) -> pd.DataFrame:
+    """``diamond blastp`` of the queries against a database of the train sequences.
+
+    Returns hits as ``query``/``subject`` integer positions into the two lists, with ``pident``
+    (percent identity), ``bitscore`` and ``evalue``.
+    """
+    exe = shutil.which("diamond")
+    if exe is None:
+        raise FileNotFoundError("the 'diamond' binary is not on PATH (apt-get install diamond-aligner)")
+    with tempfile.TemporaryDirectory(prefix="g2p-diamond-") as tmp:
+        tmp = Path(tmp)
+        _write_fasta(tmp / "train.faa", [f"t{i}" for i in range(len(train_sequences))], train_sequences)
+        _write_fasta(tmp / "query.faa", [f"q{i}" for i in range(len(query_sequences))], query_sequences)
+        quiet = ["--quiet", "--threads", str(config.threads)]
+        subprocess.run([exe, "makedb", "--in", str(tmp / "train.faa"), "--db", str(tmp / "train"), *quiet],
+                       check=True, capture_output=True, text=True)
+        cmd = [exe, "blastp", "--db", str(tmp / "train"), "--query", str(tmp / "query.faa"),
+               "--out", str(tmp / "hits.tsv"), "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue",
+               "--max-target-seqs", str(config.max_hits), "--evalue", str(config.evalue), *quiet]
+        if config.diamond_sensitivity:
+            cmd.append(f"--{config.diamond_sensitivity}")
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"diamond blastp failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+        hits = pd.read_csv(tmp / "hits.tsv", sep="\t", names=HIT_COLUMNS, header=None)
+    hits["query"] = hits["query"].str[1:].astype(int)
+    hits["subject"] = hits["subject"].str[1:].astype(int)
+    # DIAMOND may report several HSPs per pair: keep the best-scoring one.
+    return (hits.sort_values("bitscore", ascending=False)
+            .drop_duplicates(["query", "subject"]).reset_index(drop=True))
+
+
+def kmer_neighbour_hits(
+    train_sequences: list[str], query_sequences: list[str], config: BaselineConfig
+) -> pd.DataFrame:
+    """Fallback "hits": the ``max_hits`` train genes nearest by cosine similarity of k-mer TF-IDF.
+
+    ``pident`` is 100 × cosine similarity and ``bitscore`` the cosine similarity, so both transfer
+    rules run unchanged; the numbers are *not* alignment identities.
+    """
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(config.kmer_k, config.kmer_k), lowercase=False)
+    train_x = vectorizer.fit_transform(train_sequences)
+    query_x = vectorizer.transform(query_sequences)
+    k = min(config.max_hits, train_x.shape[0])
+    nn_index = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(train_x)
+    dist, idx = nn_index.kneighbors(query_x)
+    sim = np.clip(1.0 - dist, 0.0, 1.0)
+    return pd.DataFrame({
+        "query": np.repeat(np.arange(len(query_sequences)), k),
+        "subject": idx.ravel(),
+        "pident": 100 * sim.ravel(),
+        "bitscore": sim.ravel(),
+        "evalue": np.nan,
+    }).query("bitscore > 0").reset_index(drop=True)
+
+
+class SequenceSimilarity:
+    """Homology-based label transfer (max-BLAST / w-BLAST) with DIAMOND, or the k-mer fallback."""
+
+    def __init__(self, mode: str = "max", config: BaselineConfig | None = None, use_aligner: bool | None = None):
+        if mode not in ("max", "weighted"):
+            raise ValueError(f"mode must be 'max' or 'weighted', got {mode!r}")
+        self.mode = mode
+        self.config = config or BaselineConfig()
+        self.use_aligner = diamond_available() if use_aligner is None else use_aligner
+        self.train_labels: np.ndarray | None = None
+        self.train_sequences: list[str] = []
+        self._hits: dict[str, pd.DataFrame] = {}
+
+    @property
+    def name(self) -> str:
+        return f"{self.mode}_blast" if self.use_aligner else f"{self.mode}_kmer_nn"
+
+    @property
+    def method(self) -> str:
+        label = "max-BLAST" if self.mode == "max" else "w-BLAST"
+        return f"{label} (DIAMOND)" if self.use_aligner else f"{label} (k-mer fallback)"
+
+    def fit(self, dataset: CuratedLike) -> SequenceSimilarity:
+        train = dataset.split_index("train")
+        self.train_labels = _labels(dataset, "train")
+        self.train_sequences = dataset.genes["sequence"].iloc[train].astype(str).tolist()
+        if not self.use_aligner:
+            warnings.warn("DIAMOND not found: sequence-similarity baseline uses the k-mer cosine "
+                          "nearest-neighbour fallback (labelled '(k-mer fallback)')", RuntimeWarning, stacklevel=2)
+        return self
+
+    def hits(self, dataset: CuratedLike, split: str) -> pd.DataFrame:
+        """Hits of the split's genes against the train genes (cached per split)."""
+        if split not in self._hits:
+            queries = dataset.genes["sequence"].iloc[dataset.split_index(split)].astype(str).tolist()
+            search = diamond_hits if self.use_aligner else kmer_neighbour_hits
+            self._hits[split] = search(self.train_sequences, queries, self.config)
+        return self._hits[split]
+
+    def share_hits(self, other: SequenceSimilarity) -> None:
+        """Reuse another instance's search results (max and weighted need the same search)."""
+        if other.use_aligner == self.use_aligner:
+            self._hits = other._hits
+
+    def predict(self, dataset: CuratedLike, split: str) -> np.ndarray:
+        if self.train_labels is None:
+            raise RuntimeError("call fit() first")
+        n_query = len(dataset.split_index(split))
+        scores = np.zeros((n_query, self.train_labels.shape[1]), dtype=np.float32)
+        hits = self.hits(dataset, split)
+        if hits.empty:
+            return scores
+        if self.mode == "max":
+            best = hits.sort_values(["bitscore", "pident"], ascending=False).drop_duplicates("query")
+            q = best["query"].to_numpy()
+            scores[q] = self.train_labels[best["subject"].to_numpy()] * (best["pident"].to_numpy() / 100.0)[:, None]
+        else:
+            weights = sp.csr_matrix((hits["bitscore"].to_numpy(dtype=np.float64),
+                                     (hits["query"].to_numpy(), hits["subject"].to_numpy())),
+                                    shape=(n_query, len(self.train_labels)))
+            totals = np.asarray(weights.sum(axis=1)).ravel()
+            summed = weights @ self.train_labels
+            scores = np.divide(summed, totals[:, None], out=np.zeros_like(summed), where=totals[:, None] > 0)
+        return np.clip(scores, 0.0, 1.0).astype(np.float32)
+
+
+# --------------------------------------------------------------------- trained linear / MLP heads
+def _to_tensor(x) -> torch.Tensor:
+    if sp.issparse(x):
+        x = x.toarray()
+    return torch.as_tensor(np.asarray(x, dtype=np.float32))
+
+
+def _predict_proba(model: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1024) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(x), batch):
+            out.append(torch.sigmoid(model(x[start:start + batch].to(device))).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def fit_multilabel(
+    model: nn.Module,
+    x_train, y_train: np.ndarray,
+    x_val, y_val: np.ndarray,
+    config: BaselineConfig,
+) -> tuple[nn.Module, pd.DataFrame]:
+    """Train ``model`` (logits out) with BCE and Adam; keep the epoch with the best validation Fmax.
+
+    Early stopping uses the VALIDATION split only; the test split is never seen here.
+    Returns the best model (on CPU) and a per-epoch history (train loss, val Fmax).
+    """
+    seed_everything(config.seed)
+    device = try_gpu()
+    model = model.to(device)
+    xt, yt, xv = _to_tensor(x_train), _to_tensor(y_train), _to_tensor(x_val)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+    generator = torch.Generator().manual_seed(config.seed)
+    best = (-1.0, None)
+    history, stale = [], 0
+    for epoch in range(config.epochs):
+        model.train()
+        perm = torch.randperm(len(xt), generator=generator)
+        total = 0.0
+        for start in range(0, len(xt), config.batch_size):
+            rows = perm[start:start + config.batch_size]
+            optimiser.zero_grad()
+            loss = loss_fn(model(xt[rows].to(device)), yt[rows].to(device))
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(rows)
+        val_fmax = metrics.fmax(y_val, _predict_proba(model, xv, device))[0] if len(y_val) else float("nan")
+        history.append({"epoch": epoch + 1, "train_loss": total / max(len(xt), 1), "val_fmax": val_fmax})
+        if not np.isnan(val_fmax) and val_fmax > best[0]:
+            best = (val_fmax, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+            stale = 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+    return model.cpu(), pd.DataFrame(history)
+
+
+class KmerLogistic:
+    """k-mer TF-IDF composition → per-term logistic regression (one linear layer, BCE)."""
+
+    name = "kmer_lr"
+    method = "k-mer + LR"
+
+    def __init__(self, config: BaselineConfig | None = None):
+        self.config = config or BaselineConfig()
+        self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(self.config.kmer_k, self.config.kmer_k),
+                                          lowercase=False, sublinear_tf=True)
+        self.model: nn.Module | None = None
+        self.history: pd.DataFrame | None = None
+
+    def _sequences(self, dataset: CuratedLike, split: str) -> list[str]:
+        return dataset.genes["sequence"].iloc[dataset.split_index(split)].astype(str).tolist()
+
+    def fit(self, dataset: CuratedLike) -> KmerLogistic:
+        x_train = self.vectorizer.fit_transform(self._sequences(dataset, "train"))
+        x_val = self.vectorizer.transform(self._sequences(dataset, "val"))
+        y_train = _labels(dataset, "train")
+        model = nn.Linear(x_train.shape[1], y_train.shape[1])
+        self.model, self.history = fit_multilabel(model, x_train, y_train, x_val, _labels(dataset, "val"), self.config)
+        return self
+
+    def predict(self, dataset: CuratedLike, split: str) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError("call fit() first")
+        x = _to_tensor(self.vectorizer.transform(self._sequences(dataset, split)))
+        return _predict_proba(self.model, x, torch.device("cpu"))
+
+
+class DeepPhenoLike:
+    """Multi-hot GO annotations → MLP → sigmoid (a DeepPheno-style GO-based predictor)."""
+
+    name = "deeppheno_like"
+    method = "DeepPheno-like (GO MLP)"
+
+    def __init__(self, config: BaselineConfig | None = None):
+        self.config = config or BaselineConfig()
+        self.vocabulary: dict[str, int] = {}
+        self.model: nn.Module | None = None
+        self.history: pd.DataFrame | None = None
+
+    def _features(self, dataset: CuratedLike, split: str) -> sp.csr_matrix:
+        rows = dataset.split_index(split)
+        indptr, indices = [0], []
+        for r in rows:
+            ids = sorted({self.vocabulary[g] for g in dataset.go_inputs[r] if g in self.vocabulary})
+            indices.extend(ids)
+            indptr.append(len(indices))
+        fine = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr),
+                             shape=(len(rows), len(self.vocabulary)))
+        concepts = sp.csr_matrix(dataset.concept_labels[rows], dtype=np.float32)
+        return sp.hstack([fine, concepts], format="csr")
+
+    def fit(self, dataset: CuratedLike) -> DeepPhenoLike:
+        counts: dict[str, int] = {}
+        for r in dataset.split_index("train"):
+            for g in set(dataset.go_inputs[r]):
+                counts[g] = counts.get(g, 0) + 1
+        kept = sorted(g for g, c in counts.items() if c >= self.config.min_go_count)
+        self.vocabulary = {g: i for i, g in enumerate(kept)}
+        x_train, x_val = self._features(dataset, "train"), self._features(dataset, "val")
+        y_train = _labels(dataset, "train")
+        model = nn.Sequential(
+            nn.Linear(x_train.shape[1], self.config.hidden), nn.ReLU(), nn.Dropout(self.config.dropout),
+            nn.Linear(self.config.hidden, y_train.shape[1]),
+        )
+        self.model, self.history = fit_multilabel(model, x_train, y_train, x_val, _labels(dataset, "val"), self.config)
+        return self
+
+    def predict(self, dataset: CuratedLike, split: str) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError("call fit() first")
+        return _predict_proba(self.model, _to_tensor(self._features(dataset, split)), torch.device("cpu"))
+
+
+def all_baselines(config: BaselineConfig | None = None, use_aligner: bool | None = None) -> list:
+    """Every baseline, in table order; the two sequence-similarity ones share one search."""
+    config = config or BaselineConfig()
+    max_sim = SequenceSimilarity("max", config, use_aligner)
+    weighted_sim = SequenceSimilarity("weighted", config, use_aligner)
+    weighted_sim.share_hits(max_sim)
+    return [LabelFrequency(config), max_sim, weighted_sim, KmerLogistic(config), DeepPhenoLike(config)]
