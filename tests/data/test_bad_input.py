@@ -150,6 +150,12 @@ def test_hpo_wrong_header(tmp_path: Path) -> None:
     _expect_error(lambda: readers.read_hpo_genes_to_phenotype(path), path, line=1, match="header should be")
 
 
+def test_hpoa_missing_header_after_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "phenotype.hpoa"
+    path.write_text("#description: test\n#version: 2025-01-16\nOMIM:1\tX\t\tHP:0000001\tPMID:1\tPCS\t\t\t\t\tP\tHPO:x\n")
+    _expect_error(lambda: readers.read_hpo_annotations(path), path, line=3, match="header should be")
+
+
 def test_go_tsv_malformed_go_id(tmp_path: Path) -> None:
     path = tmp_path / "go.tsv"
     path.write_text("accession\tgo_ids\nP1\tGO:0000001\nP2\tGO:0000002;GO:12\n")
@@ -214,7 +220,8 @@ def test_invalid_utf8(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "reader",
     [readers.read_obo, readers.read_fasta, readers.read_mgi_phenogeno, readers.read_marker_symbols,
-     readers.read_hpo_genes_to_phenotype, readers.read_go_annotation_tsv, readers.read_gaf],
+     readers.read_hpo_genes_to_phenotype, readers.read_hpo_annotations, readers.read_go_annotation_tsv,
+     readers.read_gaf],
 )
 def test_missing_file(tmp_path: Path, reader) -> None:
     path = tmp_path / "nowhere" / "absent.txt.gz"

@@ -225,6 +225,14 @@ def test_hpo_genes_to_phenotype() -> None:
     assert frame.iloc[2].tolist() == ["16", "AARS1", "HP:0002460", "Distal muscle weakness", "15/15", "OMIM:613287"]
 
 
+def test_hpo_annotations() -> None:
+    frame = readers.read_hpo_annotations(_mirror("human/phenotype.hpoa.gz"))
+    assert list(frame.columns) == readers.HPO_ANNOTATION_COLUMNS
+    assert len(frame) == 271_702
+    assert frame["database_id"].nunique() == 12_687
+    assert frame["aspect"].value_counts().to_dict() == {"P": 254_621, "I": 8_854, "C": 8_020, "H": 130, "M": 77}
+
+
 GAF_FIXTURE = """\
 !gaf-version: 2.2
 !generated-by: hand-written test fixture

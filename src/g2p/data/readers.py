@@ -40,6 +40,7 @@ __all__ = [
     "read_mgi_phenogeno",
     "read_marker_symbols",
     "read_hpo_genes_to_phenotype",
+    "read_hpo_annotations",
     "read_go_annotation_tsv",
     "read_gaf",
     "PROTEIN_LETTERS",
@@ -195,7 +196,7 @@ def parse_uniprot_header(title: str) -> dict[str, str]:
     }
 
 
-def _first_bad_line(path: Path, lines: Sequence[str], header_line: int, letters: frozenset[str]) -> int:
+def _first_bad_line(lines: Sequence[str], header_line: int, letters: frozenset[str]) -> int:
     """Line number (1-based) of the first sequence line after ``header_line`` with a bad letter."""
     number = header_line + 1
     while number <= len(lines) and not lines[number - 1].startswith(">"):
@@ -240,7 +241,7 @@ def read_fasta(path: str | Path, alphabet: Literal["protein", "dna"] = "protein"
             record_id = title.split(maxsplit=1)[0] if title.strip() else "<no id>"
             if not sequence:
                 raise DataFormatError(path, f"record {record_id!r} has an empty sequence", line=header_line)
-            line = _first_bad_line(path, lines, header_line, letters)
+            line = _first_bad_line(lines, header_line, letters)
             raise DataFormatError(
                 path,
                 f"record {record_id!r} has letters outside the {alphabet} alphabet: {''.join(sorted(bad))!r}",
@@ -365,6 +366,39 @@ def read_hpo_genes_to_phenotype(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     frame = _read_headed_tsv(path, HPO_GENES_TO_PHENOTYPE_COLUMNS)
     _check_pattern(path, frame, "hpo_id", r"HP:\d{7}", line_offset=2)
+    return frame
+
+
+HPO_ANNOTATION_COLUMNS = [
+    "database_id",
+    "disease_name",
+    "qualifier",
+    "hpo_id",
+    "reference",
+    "evidence",
+    "onset",
+    "frequency",
+    "sex",
+    "modifier",
+    "aspect",
+    "biocuration",
+]
+
+
+def read_hpo_annotations(path: str | Path) -> pd.DataFrame:
+    """Read HPO's ``phenotype.hpoa``: ``#`` metadata lines, then a 12-column header (checked), then rows."""
+    path = Path(path)
+    text = read_text(path)
+    lines = _lines(text)
+    skip = 0
+    while skip < len(lines) and lines[skip].startswith("#"):
+        skip += 1
+    if skip == len(lines) or lines[skip].split("\t") != HPO_ANNOTATION_COLUMNS:
+        found = lines[skip].split("\t") if skip < len(lines) else []
+        raise DataFormatError(path, f"header should be {HPO_ANNOTATION_COLUMNS}, found {found}", line=skip + 1)
+    _check_column_count(path, lines, len(HPO_ANNOTATION_COLUMNS), first_line=skip + 2)
+    frame = _frame(path, "\n".join(lines[skip + 1 :]), HPO_ANNOTATION_COLUMNS)
+    _check_pattern(path, frame, "hpo_id", r"HP:\d{7}", line_offset=skip + 2)
     return frame
 
 
