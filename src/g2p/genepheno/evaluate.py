@@ -1,0 +1,304 @@
+"""Benchmark orchestration: GenePheno, its ablations and every baseline on the same TEST split.
+
+``run_benchmark(datasets, preset)`` for each curated dataset
+
+1. trains (or reuses — ``train.train`` returns a finished run at once) GenePheno *complete* and the
+   ablations under ``runs/<preset>/genepheno/<dataset>/<variant>/`` (notebook 02 trains ``complete``
+   with the same preset settings, so the run is shared), and scores the test split;
+2. fits every baseline of :mod:`g2p.genepheno.baselines` on the train split (early stopping on val)
+   and scores the test split; test scores are cached under ``.../<dataset>/baselines/<name>.npz``
+   keyed by the data and settings, so a re-run only re-evaluates;
+3. evaluates each method with :func:`g2p.genepheno.metrics.evaluate` (All + frequency bins, gene
+   bootstrap 95% intervals) and measures exclusive-pair violations at each method's Fmax threshold;
+4. writes ``runs/<preset>/genepheno/results.csv`` (one row per dataset × method × bin) and
+   ``runs/<preset>/genepheno/exclusive_violations.csv``, atomically; rows of datasets not in this call
+   are kept.
+
+Metrics are computed on the TEST split only; validation is used only for early stopping.
+``python -m g2p evaluate --datasets mpo hpo --preset quick`` runs the same thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from g2p import atomic, paths, presets
+from g2p.genepheno import baselines as baselines_mod
+from g2p.genepheno import metrics
+
+NOTEBOOK = "03_evaluate"
+RESULTS_FILE = "results.csv"
+VIOLATIONS_FILE = "exclusive_violations.csv"
+KINDS = ("baseline", "ours", "ablation")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A GenePheno training variant: its table label, kind, and the TrainConfig fields it changes."""
+
+    key: str
+    method: str
+    kind: str
+    overrides: dict[str, Any]
+    paper_label: str | None = None  # the row of the paper's Table 1/2 it corresponds to
+
+
+VARIANTS: dict[str, Variant] = {v.key: v for v in (
+    Variant("complete", "GenePheno", "ours", {}, "complete"),
+    Variant("no_go", "GenePheno w/o GO input (sequence only)", "ablation", {"use_go": False}, "w/o GO input"),
+    Variant("no_sequence", "GenePheno w/o sequence input (GO only)", "ablation", {"use_sequence": False},
+            "w/o sequence input"),
+    Variant("bce", "GenePheno w/o contrastive loss (BCE)", "ablation", {"loss": "bce"}, "w/o contrastive loss"),
+    Variant("no_exclusive", "GenePheno w/o exclusive loss (λ1=0)", "ablation", {"lambda_ex": 0.0},
+            "w/o exclusive loss"),
+    Variant("no_concept", "GenePheno w/o concept loss (λ2=0)", "ablation", {"lambda_go": 0.0},
+            "w/o bottleneck loss"),
+)}
+
+# Baseline name → the paper's Table 1 row it stands in for (None: not in the paper).
+BASELINE_PAPER_LABEL = {
+    "naive": None,
+    "max_blast": "max-BLAST", "max_kmer_nn": "max-BLAST",
+    "weighted_blast": "w-BLAST", "weighted_kmer_nn": "w-BLAST",
+    "kmer_lr": "kmer2vec+LR",
+    "deeppheno_like": "DeepPheno",
+}
+
+
+def settings(preset: str) -> dict[str, Any]:
+    """The ``03_evaluate`` block of a preset merged over ``common``."""
+    return presets.section(preset, NOTEBOOK)
+
+
+def genepheno_dir(preset: str) -> Path:
+    return paths.run_dir(preset, "genepheno")
+
+
+def variant_dir(preset: str, dataset_name: str, variant: str) -> Path:
+    return paths.run_dir(preset, f"genepheno/{dataset_name}/{variant}")
+
+
+def model_overrides(encoder: str | None = None, lambda1: float | None = None, lambda2: float | None = None,
+                    tau: float | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Notebook-style names → TrainConfig fields; ``None`` keeps the preset's ``genepheno`` value
+    (so the ``complete`` run is the one notebook 02 trained)."""
+    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau, "seed": seed}
+    return {k: v for k, v in named.items() if v is not None}
+
+
+def _base_name(dataset, fallback: str) -> str:
+    sheet = getattr(dataset, "datasheet", None) or {}
+    return str(sheet.get("dataset") or fallback)
+
+
+def _fingerprint(dataset) -> str:
+    """Hash of gene ids, split, term ids and labels — what every method is trained and tested on."""
+    h = hashlib.sha256()
+    for col in ("gene_id", "split"):
+        h.update("\n".join(map(str, dataset.genes[col])).encode())
+    h.update("\n".join(map(str, dataset.terms["term_id"])).encode())
+    labels = dataset.labels.tocsr()
+    h.update(labels.indptr.tobytes())
+    h.update(labels.indices.tobytes())
+    return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------ one method
+@dataclass
+class MethodScores:
+    """Test-split scores of one method plus what the results table needs to know about it."""
+
+    name: str
+    method: str
+    kind: str
+    scores: np.ndarray
+    wall_s: float
+    paper_label: str | None = None
+
+
+def score_rows(dataset, dataset_name: str, entry: MethodScores, n_boot: int, seed: int) -> pd.DataFrame:
+    """``metrics.evaluate`` on the test split, tagged with dataset, method, kind and wall time."""
+    test = dataset.split_index("test")
+    y_true = dataset.labels[test]
+    if entry.scores.shape != y_true.shape:
+        raise ValueError(f"{entry.name}: scores {entry.scores.shape} but test labels {y_true.shape}")
+    table = metrics.evaluate(y_true, entry.scores, dataset.terms["bin"].to_numpy(), n_boot=n_boot, seed=seed)
+    table.insert(0, "dataset", dataset_name)
+    table.insert(1, "name", entry.name)
+    table.insert(2, "method", entry.method)
+    table.insert(3, "kind", entry.kind)
+    table["paper_label"] = entry.paper_label
+    table["wall_s"] = entry.wall_s
+    table["n_boot"] = n_boot
+    return table
+
+
+def violation_row(dataset, dataset_name: str, entry: MethodScores, threshold: float) -> dict[str, Any]:
+    pairs = np.asarray(dataset.exclusive_index()).reshape(-1, 2)
+    test = dataset.split_index("test")
+    truth = dataset.labels[test].toarray()
+    return {
+        "dataset": dataset_name, "name": entry.name, "method": entry.method, "kind": entry.kind,
+        "threshold": threshold, "n_genes": len(test), "n_pairs": len(pairs),
+        "violation_rate": metrics.exclusive_violation_rate(entry.scores, pairs, threshold),
+        # How often both terms of a "exclusive" pair are annotated in the truth (a different genotype
+        # of the same gene can show either): the floor a perfect predictor would reach.
+        "label_rate": metrics.exclusive_violation_rate(truth, pairs, 0.5),
+    }
+
+
+def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
+                  overrides: dict[str, Any] | None = None) -> MethodScores:
+    """Train (or reuse) one GenePheno variant and score the test split."""
+    from g2p.genepheno import predict, train
+
+    config = train.preset_config(preset, **{**(overrides or {}), **variant.overrides})
+    started = time.perf_counter()
+    result = train.train(dataset, config, variant_dir(preset, dataset_name, variant.key), resume=True)
+    if not result.finished:
+        raise RuntimeError(f"training {dataset_name}/{variant.key} did not finish")
+    trained_s = float(result.extra.get("wall_time_s", result.wall_time_s)) or time.perf_counter() - started
+    tick = time.perf_counter()
+    scores = predict.predict_scores(result.best_dir, dataset, "test")
+    return MethodScores(variant.key, variant.method, variant.kind, np.asarray(scores, dtype=np.float32),
+                        trained_s + time.perf_counter() - tick, variant.paper_label)
+
+
+def run_baseline(dataset, baseline, cache_dir: Path | None = None) -> MethodScores:
+    """Fit one baseline on train (val for early stopping) and score test; cached by data + settings."""
+    key_payload = json.dumps({"data": _fingerprint(dataset), "name": baseline.name,
+                              "config": asdict(baseline.config)}, sort_keys=True)
+    key = hashlib.sha256(key_payload.encode()).hexdigest()[:16]
+    cache = cache_dir / f"{baseline.name}.npz" if cache_dir is not None else None
+    if cache is not None and cache.exists():
+        stored = np.load(cache, allow_pickle=False)
+        if str(stored["key"]) == key:
+            return MethodScores(baseline.name, str(stored["method"]), "baseline", stored["scores"],
+                                float(stored["wall_s"]), BASELINE_PAPER_LABEL.get(baseline.name))
+    started = time.perf_counter()
+    scores = np.asarray(baseline.fit(dataset).predict(dataset, "test"), dtype=np.float32)
+    wall = time.perf_counter() - started
+    if cache is not None:
+        with atomic.open_for_write(cache) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, key=key, method=baseline.method, scores=scores, wall_s=wall)
+    return MethodScores(baseline.name, baseline.method, "baseline", scores, wall,
+                        BASELINE_PAPER_LABEL.get(baseline.name))
+
+
+# ------------------------------------------------------------------------------ the benchmark
+def _merge_and_write(target: Path, new: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
+    """Replace this call's datasets in an existing CSV (others kept) and write it atomically."""
+    if target.exists():
+        old = pd.read_csv(target)
+        if "dataset" in old.columns:
+            new = pd.concat([old[~old["dataset"].isin(datasets)], new], ignore_index=True)
+    atomic.write_text(target, new.to_csv(index=False))
+    return new
+
+
+def run_benchmark(
+    dataset_name: str | Sequence[str],
+    preset: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    n_boot: int | None = None,
+    seed: int | None = None,
+    variants: Sequence[str] | None = None,
+    baseline_settings: dict[str, Any] | None = None,
+    use_aligner: bool | None = None,
+    output_dir: Path | None = None,
+    loader: Callable[[str], Any] | None = None,
+    progress: Callable[[str], None] | None = print,
+) -> pd.DataFrame:
+    """Evaluate GenePheno (complete + ablations) and every baseline on the test split; see module doc.
+
+    ``dataset_name``: one curated dataset name (``mpo``, ``hpo``, ``mpo-max400`` …) or several.
+    Unset arguments come from the preset's ``03_evaluate`` block (``n_boot``, ``variants``,
+    ``baselines``) and ``common`` (``seed``). ``overrides`` are TrainConfig fields applied to every
+    variant (see :func:`model_overrides`). Returns the results table of this call's datasets.
+    """
+    block = settings(preset)
+    names = [dataset_name] if isinstance(dataset_name, str) else list(dataset_name)
+    n_boot = int(block.get("n_boot", 100) if n_boot is None else n_boot)
+    seed = int(block.get("seed", 0) if seed is None else seed)
+    chosen = list(variants if variants is not None else block.get("variants", list(VARIANTS)))
+    unknown = [v for v in chosen if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown GenePheno variant(s) {unknown}; choose from {list(VARIANTS)}")
+    config = baselines_mod.BaselineConfig.from_dict(
+        {"seed": seed, **(block.get("baselines") or {}), **(baseline_settings or {})})
+    out = output_dir or genepheno_dir(preset)
+    say = progress or (lambda message: None)
+    if loader is None:
+        from g2p.data.curate import load as loader
+
+    result_tables, violations = [], []
+    for name in names:
+        dataset = loader(name)
+        label = _base_name(dataset, name)
+        say(f"[{label}] {len(dataset.genes)} genes, {len(dataset.terms)} terms, "
+            f"test {len(dataset.split_index('test'))} genes")
+        entries: list[MethodScores] = []
+        for key in chosen:
+            say(f"[{label}] GenePheno variant {key} …")
+            entries.append(train_variant(dataset, name, preset, VARIANTS[key], overrides))
+        for baseline in baselines_mod.all_baselines(config, use_aligner):
+            say(f"[{label}] baseline {baseline.name} …")
+            entries.append(run_baseline(dataset, baseline, out / name / "baselines"))
+        for entry in entries:
+            table = score_rows(dataset, label, entry, n_boot, seed)
+            table.insert(1, "curated", name)
+            result_tables.append(table)
+            threshold = float(table.loc[table["bin"] == metrics.ALL, "threshold"].iloc[0])
+            violations.append({"curated": name, **violation_row(dataset, label, entry, threshold)})
+            say(f"[{label}] {entry.method}: Fmax {table['fmax'].iloc[0]:.4f}, AUC {table['auc'].iloc[0]:.4f}")
+    results = pd.concat(result_tables, ignore_index=True)
+    results["preset"] = preset
+    done = list(results["dataset"].unique())
+    _merge_and_write(out / RESULTS_FILE, results, done)
+    _merge_and_write(out / VIOLATIONS_FILE, pd.DataFrame(violations), done)
+    return results
+
+
+def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``results.csv`` and ``exclusive_violations.csv`` of a preset, as written by :func:`run_benchmark`."""
+    out = output_dir or genepheno_dir(preset)
+    missing = [f for f in (RESULTS_FILE, VIOLATIONS_FILE) if not (out / f).exists()]
+    if missing:
+        raise FileNotFoundError(f"{out}: no {', '.join(missing)}; run `python -m g2p evaluate --preset {preset}`")
+    return pd.read_csv(out / RESULTS_FILE), pd.read_csv(out / VIOLATIONS_FILE)
+
+
+# ------------------------------------------------------------------------------ CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--datasets", nargs="+", help="curated dataset names (default: the preset's 03_evaluate datasets)")
+    parser.add_argument("--preset", default="quick", choices=presets.PRESETS)
+    parser.add_argument("--n-boot", type=int, help="bootstrap replicates (default: from the preset)")
+    parser.add_argument("--seed", type=int, help="bootstrap / baseline seed")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="GenePheno variants to include")
+    parser.add_argument("--encoder", help="override the preset's GenePheno encoder")
+    parser.add_argument("--no-aligner", action="store_true", help="use the k-mer fallback instead of DIAMOND")
+
+
+def main(args: argparse.Namespace) -> int:
+    datasets = args.datasets or settings(args.preset).get("datasets") or ["mpo", "hpo"]
+    results = run_benchmark(
+        datasets, args.preset, overrides=model_overrides(encoder=args.encoder), n_boot=args.n_boot,
+        seed=args.seed, variants=args.variants, use_aligner=False if args.no_aligner else None,
+    )
+    shown = results[results["bin"] == metrics.ALL][["dataset", "method", "kind", "fmax", "fmax_lo", "fmax_hi",
+                                                    "auc", "auc_lo", "auc_hi", "wall_s"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"wrote {genepheno_dir(args.preset) / RESULTS_FILE}")
+    return 0

@@ -1,0 +1,91 @@
+"""The benchmark orchestration end to end on the synthetic family dataset (tiny, CPU, seconds)."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_baselines import toy_dataset
+
+from g2p.genepheno import evaluate, metrics
+
+FAST_BASELINES = {"epochs": 15, "patience": 5, "hidden": 32, "lr": 5e-3, "batch_size": 32, "min_go_count": 1,
+                  "kmer_dim": 32}
+TINY_MODEL = {"epochs": 2, "batch_size": 32, "d_model": 16, "mlp_hidden": 32, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def toy():
+    ds = toy_dataset(name="toy")
+    ds.datasheet = {"dataset": "toy"}
+    return ds
+
+
+@pytest.fixture(scope="module")
+def bench(toy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    # A row of another dataset already in the CSV must survive this call.
+    pd.DataFrame({"dataset": ["other"], "method": ["x"], "bin": ["All"], "fmax": [0.5]}).to_csv(
+        out / evaluate.RESULTS_FILE, index=False)
+    results = evaluate.run_benchmark(
+        "toy", "smoke", variants=[], n_boot=20, seed=0, baseline_settings=FAST_BASELINES,
+        output_dir=out, loader=lambda name: toy, progress=None)
+    return out, results
+
+
+def test_every_method_and_bin_is_scored(bench, toy):
+    out, results = bench
+    saved, violations = evaluate.load_results("smoke", out)
+    mine = saved[saved["dataset"] == "toy"]
+    assert (saved["dataset"] == "other").sum() == 1
+    methods = set(mine["name"])
+    assert {"naive", "kmer_lr", "deeppheno_like"} <= methods
+    assert len([m for m in methods if m.startswith(("max_", "weighted_"))]) == 2
+    expected_bins = metrics.bin_labels(toy.terms["bin"])
+    for name, group in mine.groupby("name"):
+        assert list(group["bin"]) == expected_bins, name
+    values = mine[["fmax", "fmax_lo", "fmax_hi", "auc", "auc_lo", "auc_hi", "aupr", "aupr_lo", "aupr_hi"]]
+    assert ((values >= 0) & (values <= 1)).all().all()
+    assert set(mine["kind"]) == {"baseline"}
+    assert (mine["wall_s"] >= 0).all()
+    assert set(violations["name"]) == methods
+    assert violations["violation_rate"].between(0, 1).all()
+    # The test split, not train: the naive baseline's AUC on test is chance-level (constant scores).
+    naive_all = mine[(mine["name"] == "naive") & (mine["bin"] == "All")].iloc[0]
+    assert naive_all["auc"] == pytest.approx(0.5)
+    best_transfer = mine[mine["name"].str.startswith("weighted_") & (mine["bin"] == "All")]["fmax"].iloc[0]
+    assert best_transfer > naive_all["fmax"]
+
+
+def test_baseline_scores_are_cached(bench, toy):
+    out, results = bench
+    again = evaluate.run_benchmark(
+        "toy", "smoke", variants=[], n_boot=20, seed=0, baseline_settings=FAST_BASELINES,
+        output_dir=out, loader=lambda name: toy, progress=None)
+    # Cached scores → identical metrics and the stored (first-run) wall times.
+    pd.testing.assert_frame_equal(results.reset_index(drop=True), again.reset_index(drop=True))
+    assert (out / "toy" / "baselines" / "naive.npz").exists()
+
+
+def test_unknown_variant_is_rejected(toy, tmp_path):
+    with pytest.raises(ValueError, match="variant"):
+        evaluate.run_benchmark("toy", "smoke", variants=["nope"], output_dir=tmp_path, loader=lambda n: toy)
+
+
+def test_model_overrides_map_notebook_names():
+    assert evaluate.model_overrides(lambda1=0.0, lambda2=None, tau=0.5) == {"lambda_ex": 0.0, "tau": 0.5}
+
+
+def test_genepheno_variants_train_and_score(toy, tmp_path, monkeypatch):
+    pytest.importorskip("g2p.genepheno.train")
+    monkeypatch.setattr(evaluate.paths, "runs", tmp_path / "runs")
+    results = evaluate.run_benchmark(
+        "toy", "smoke", variants=["complete", "no_exclusive"], overrides=TINY_MODEL, n_boot=5,
+        baseline_settings=FAST_BASELINES, output_dir=tmp_path / "out", loader=lambda name: toy, progress=None)
+    ours = results[results["name"].isin(["complete", "no_exclusive"])]
+    assert set(ours["kind"]) == {"ours", "ablation"}
+    assert ours[["fmax", "auc"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (tmp_path / "runs" / "smoke" / "genepheno" / "toy" / "complete" / "best").is_dir()
+    _, violations = evaluate.load_results("smoke", tmp_path / "out")
+    assert {"complete", "no_exclusive"} <= set(violations["name"])
