@@ -1,0 +1,208 @@
+"""The GenePheno network: sequence stream × GO stream → fusion MLP → GO-concept bottleneck → phenotype head.
+
+```
+sequence ─ encoder ─ tokens ─┐   bidirectional cross-attention   ┌─ attention pool ─┐
+GO terms ─ GoEncoder ─ tokens┘   (seq→GO and GO→seq, residual)   └─ attention pool ─┴ concat (2d) → MLP
+   → concept logits (one unit per depth-2 GO term, supervised by L_GO)
+   → σ(concept logits) → linear phenotype head (n_terms × n_concepts: the concept→phenotype map) → logits
+```
+
+The sequence stream is either residue tokens from ``ConvSequenceEncoder`` (``seq_input="residues"``) or
+``seq_tokens`` learned tokens projected from a per-gene feature vector (k-mer composition or a mean-pooled
+Hugging Face embedding, ``seq_input="features"``). Ablations: ``use_sequence=False`` / ``use_go=False``
+drop a stream (then no cross-attention, one pooled stream of width d); ``lambda_go=0`` removes the
+concept supervision; ``loss="bce"`` swaps the contrastive loss; ``lambda_ex=0`` drops the exclusive term.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+from transformers import PreTrainedConfig, PreTrainedModel
+from transformers.utils import ModelOutput
+
+from g2p.genepheno.encoders import ConvSequenceEncoder, FeatureTokens, GoEncoder
+
+
+class GenePhenoConfig(PreTrainedConfig):
+    model_type = "genepheno"
+
+    def __init__(
+        self,
+        n_terms: int = 1,
+        n_concepts: int = 1,
+        seq_input: str = "features",
+        n_seq_features: int = 8420,
+        seq_tokens: int = 4,
+        residue_vocab_size: int = 27,
+        conv_layers: int = 2,
+        go_vocab_size: int = 3,
+        max_go_tokens: int = 128,
+        d_model: int = 64,
+        n_heads: int = 4,
+        go_layers: int = 1,
+        mlp_hidden: int = 256,
+        dropout: float = 0.1,
+        use_sequence: bool = True,
+        use_go: bool = True,
+        loss: str = "contrastive",
+        lambda_ex: float = 0.1,
+        lambda_go: float = 0.1,
+        tau: float = 1.0,
+        **kwargs,
+    ):
+        if seq_input not in ("features", "residues"):
+            raise ValueError(f"seq_input must be 'features' or 'residues', got {seq_input!r}")
+        if not (use_sequence or use_go):
+            raise ValueError("at least one of use_sequence / use_go must be True")
+        if loss not in ("contrastive", "bce"):
+            raise ValueError(f"loss must be 'contrastive' or 'bce', got {loss!r}")
+        self.n_terms, self.n_concepts = n_terms, n_concepts
+        self.seq_input, self.n_seq_features, self.seq_tokens = seq_input, n_seq_features, seq_tokens
+        self.residue_vocab_size, self.conv_layers = residue_vocab_size, conv_layers
+        self.go_vocab_size, self.max_go_tokens = go_vocab_size, max_go_tokens
+        self.d_model, self.n_heads, self.go_layers = d_model, n_heads, go_layers
+        self.mlp_hidden, self.dropout = mlp_hidden, dropout
+        self.use_sequence, self.use_go = use_sequence, use_go
+        self.loss, self.lambda_ex, self.lambda_go, self.tau = loss, lambda_ex, lambda_go, tau
+        super().__init__(**kwargs)
+
+
+@dataclass
+class GenePhenoOutput(ModelOutput):
+    logits: torch.Tensor | None = None
+    concept_logits: torch.Tensor | None = None
+
+
+class AttentionPool(nn.Module):
+    """Softmax-weighted mean of tokens with a learned scoring vector (padding masked out)."""
+
+    def __init__(self, d_model: int):
+        super().__init__()
+        self.score = nn.Linear(d_model, 1)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.score(tokens).squeeze(-1).masked_fill(~mask, torch.finfo(tokens.dtype).min)
+        weights = torch.softmax(scores, dim=-1).unsqueeze(-1)
+        return (weights * tokens).sum(1)
+
+
+class CrossAttentionBlock(nn.Module):
+    """``query`` tokens attend to ``context`` tokens (pre-norm, residual, then a feed-forward)."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.norm_q, self.norm_c = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+        self.ff = nn.Sequential(
+            nn.LayerNorm(d_model), nn.Linear(d_model, 2 * d_model), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(2 * d_model, d_model),
+        )
+
+    def forward(self, query: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
+        attended, _ = self.attn(
+            self.norm_q(query), self.norm_c(context), self.norm_c(context),
+            key_padding_mask=~context_mask, need_weights=False,
+        )
+        x = query + attended
+        return x + self.ff(x)
+
+
+class GenePhenoModel(PreTrainedModel):
+    config_class = GenePhenoConfig
+    base_model_prefix = "genepheno"
+    main_input_name = "seq_features"
+
+    def __init__(self, config: GenePhenoConfig):
+        super().__init__(config)
+        d = config.d_model
+        if config.use_sequence:
+            if config.seq_input == "features":
+                self.seq_encoder = FeatureTokens(config.n_seq_features, d, config.seq_tokens, config.dropout)
+            else:
+                self.seq_encoder = ConvSequenceEncoder(config.residue_vocab_size, d, config.conv_layers)
+            self.seq_pool = AttentionPool(d)
+        if config.use_go:
+            self.go_encoder = GoEncoder(config.go_vocab_size, d, config.n_heads, config.go_layers, config.dropout)
+            self.go_pool = AttentionPool(d)
+        if config.use_sequence and config.use_go:
+            self.seq_to_go = CrossAttentionBlock(d, config.n_heads, config.dropout)
+            self.go_to_seq = CrossAttentionBlock(d, config.n_heads, config.dropout)
+        width = d * (int(config.use_sequence) + int(config.use_go))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, config.mlp_hidden), nn.GELU(), nn.Dropout(config.dropout),
+            nn.Linear(config.mlp_hidden, config.mlp_hidden), nn.GELU(), nn.Dropout(config.dropout),
+        )
+        self.concept_head = nn.Linear(config.mlp_hidden, config.n_concepts)
+        # The interpretable map: phenotype logits are a linear function of concept activations only.
+        self.phenotype_head = nn.Linear(config.n_concepts, config.n_terms)
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # torch's defaults are fine for this small network; nothing extra to initialise.
+        pass
+
+    def forward(
+        self,
+        seq_features: torch.Tensor | None = None,
+        residue_ids: torch.Tensor | None = None,
+        go_ids: torch.Tensor | None = None,
+    ) -> GenePhenoOutput:
+        cfg = self.config
+        pooled = []
+        if cfg.use_sequence:
+            seq_in = seq_features if cfg.seq_input == "features" else residue_ids
+            if seq_in is None:
+                raise ValueError(f"this model needs {'seq_features' if cfg.seq_input == 'features' else 'residue_ids'}")
+            seq_tokens, seq_mask = self.seq_encoder(seq_in)
+        if cfg.use_go:
+            if go_ids is None:
+                raise ValueError("this model needs go_ids (use_go=True)")
+            go_tokens, go_mask = self.go_encoder(go_ids)
+        if cfg.use_sequence and cfg.use_go:
+            # Both directions read the other stream's tokens from *before* this block.
+            seq_tokens, go_tokens = (
+                self.seq_to_go(seq_tokens, go_tokens, go_mask),
+                self.go_to_seq(go_tokens, seq_tokens, seq_mask),
+            )
+        if cfg.use_sequence:
+            pooled.append(self.seq_pool(seq_tokens, seq_mask))
+        if cfg.use_go:
+            pooled.append(self.go_pool(go_tokens, go_mask))
+        hidden = self.mlp(torch.cat(pooled, dim=-1))
+        concept_logits = self.concept_head(hidden)
+        logits = self.phenotype_head(torch.sigmoid(concept_logits))
+        return GenePhenoOutput(logits=logits, concept_logits=concept_logits)
+
+    def concept_to_phenotype(self, term_ids: list[str] | None = None, concept_ids: list[str] | None = None) -> pd.DataFrame:
+        """The phenotype head's weights as a DataFrame: rows = phenotype terms, columns = GO concepts."""
+        weight = self.phenotype_head.weight.detach().float().cpu().numpy()
+        return pd.DataFrame(weight, index=term_ids, columns=concept_ids)
+
+
+# Files saved beside the weights so that a model folder is all ``predict`` needs.
+TERMS_FILE = "terms.tsv"  # term_id, name (column order = phenotype head rows)
+CONCEPTS_FILE = "concepts.tsv"  # go_id, name, namespace (column order = concept units)
+GO_VOCAB_FILE = "go_vocab.json"
+INPUTS_FILE = "inputs.json"  # encoders.InputSpec
+TRAIN_CONFIG_FILE = "train_config.json"
+
+
+@torch.no_grad()
+def score_genes(model: GenePhenoModel, inputs, rows=None, batch_size: int = 256, device=None):
+    """Phenotype probabilities σ(logits) as a float32 numpy array (len(rows) × n_terms)."""
+    import numpy as np
+
+    rows = np.arange(len(inputs)) if rows is None else np.asarray(rows)
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(rows), batch_size):
+        batch = inputs.batch(rows[start : start + batch_size], device)
+        out.append(torch.sigmoid(model(**batch).logits.float()).cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, model.config.n_terms), dtype=np.float32)

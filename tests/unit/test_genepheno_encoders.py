@@ -1,0 +1,118 @@
+"""Sequence and GO encoders: k-mer features by hand, alphabet checks, HF embeddings cached on disk."""
+
+import numpy as np
+import pytest
+import torch
+
+from g2p.genepheno import encoders
+
+
+def test_kmer_features_are_normalised_counts():
+    feat = encoders.KmerFeaturizer("dna", ks=(1, 2))
+    x = feat.transform(["AACGT", "acgn"]).toarray()
+    assert x.shape == (2, 4 + 16) == (2, feat.n_features)
+    # AACGT: 1-mers A2 C1 G1 T1 over 5; 2-mers AA AC CG GT over 4
+    np.testing.assert_allclose(x[0, :4], [0.4, 0.2, 0.2, 0.2])
+    two = dict(zip(["".join(p) for p in __import__("itertools").product("ACGT", repeat=2)], x[0, 4:]))
+    assert two["AA"] == two["AC"] == two["CG"] == two["GT"] == pytest.approx(0.25)
+    assert sum(two.values()) == pytest.approx(1.0)
+    # lower case accepted; N is a valid DNA letter but not counted
+    np.testing.assert_allclose(x[1, :4], [0.25, 0.25, 0.25, 0.0])
+
+
+def test_protein_kmer_vocabulary_size_and_invalid_letters():
+    feat = encoders.KmerFeaturizer("protein")
+    assert feat.n_features == 20 + 400 + 8000
+    assert feat.transform(["MKVLAX*"]).shape == (1, 8420)
+    with pytest.raises(ValueError, match=r"sequence 'bad' has letters not in the protein alphabet: '1@'"):
+        feat.transform(["MKV", "MK1@"], names=["ok", "bad"])
+    with pytest.raises(ValueError, match="not in the dna alphabet: 'EFL'"):
+        encoders.check_sequence("ACGTEFL", "dna")
+    with pytest.raises(ValueError, match="unknown alphabet"):
+        encoders.KmerFeaturizer("rna")
+
+
+def test_residue_ids_and_conv_encoder_mask():
+    ids = encoders.residue_ids(["MKV", "MKVLAAAAA"], "protein", max_len=6)
+    assert ids.shape == (2, 6) and (ids[0, 3:] == 0).all() and (ids[1] > 0).all()
+    enc = encoders.ConvSequenceEncoder(len(encoders.ACCEPTED["protein"]) + 1, d_model=8, stride=2)
+    tokens, mask = enc(torch.from_numpy(ids))
+    assert tokens.shape == (2, 3, 8)
+    assert mask.tolist() == [[True, True, False], [True, True, True]]
+
+
+def test_go_vocabulary_cutoff_unknown_and_order(tmp_path):
+    vocab = encoders.GoVocabulary.build([["GO:1", "GO:2"], ["GO:1", "GO:3"], ["GO:1", "GO:2"]], min_count=2)
+    assert vocab.terms == ["GO:1", "GO:2"] and len(vocab) == 5
+    ids = vocab.encode([["GO:1", "GO:2", "GO:9"], []], max_len=6)
+    # [CLS], rarest first (GO:2 then GO:1), one [UNK] for the unseen GO:9, then padding
+    assert ids.tolist() == [[2, 4, 3, 1, 0, 0], [2, 0, 0, 0, 0, 0]]
+    assert vocab.encode([["GO:1", "GO:2", "GO:9"]], max_len=2).tolist() == [[2, 4]]
+    again = encoders.GoVocabulary.load(vocab.save(tmp_path / "v.json"))
+    assert again.terms == vocab.terms and again.id("GO:2") == 4
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="bad.json: not a GO vocabulary"):
+        encoders.GoVocabulary.load(tmp_path / "bad.json")
+
+
+def test_go_encoder_handles_cls_only_genes():
+    enc = encoders.GoEncoder(vocab_size=10, d_model=8, n_heads=2)
+    tokens, mask = enc(torch.tensor([[2, 5, 6], [2, 0, 0]]))
+    assert tokens.shape == (2, 3, 8) and torch.isfinite(tokens[mask]).all()
+    assert mask.tolist() == [[True, True, True], [True, False, False]]
+
+
+@pytest.fixture
+def tiny_protein_lm(tmp_path):
+    """A 2-layer random BERT over single residues with its own tokenizer, saved locally (no download)."""
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    letters = list(encoders.ACCEPTED["protein"])
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters]
+    tokenizer = BertTokenizer(vocab={t: i for i, t in enumerate(tokens)}, do_lower_case=False)
+    config = BertConfig(vocab_size=len(letters) + 5, hidden_size=16, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    folder = tmp_path / "tiny-bert"
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_hf_embeddings_are_mean_pooled_and_cached(tiny_protein_lm, tmp_path, monkeypatch):
+    import transformers
+
+    seqs = ["MKVLA", "GGHHW", "MKVLA"]
+    first = encoders.embed_sequences(seqs, str(tiny_protein_lm), cache_root=tmp_path / "cache", device="cpu")
+    assert first.shape == (3, 16) and np.isfinite(first).all()
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_protein_lm)
+    assert tok.unk_token_id not in tok([" ".join("MKVLA")])["input_ids"][0]  # the fixture is sound
+    np.testing.assert_allclose(first[0], first[2])
+    assert not np.allclose(first[0], first[1])
+    cached = list((tmp_path / "cache").rglob("*.npy"))
+    assert len(cached) == 2  # one file per distinct sequence
+
+    # mean pooling over real tokens: compare with running the model by hand on one sequence
+    model = transformers.AutoModel.from_pretrained(tiny_protein_lm).eval()
+    text = " ".join("GGHHW") if len(tok.tokenize("MKV")) != 3 else "GGHHW"
+    with torch.no_grad():
+        hidden = model(**tok([text], return_tensors="pt")).last_hidden_state[0]
+    np.testing.assert_allclose(first[1], hidden.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model must not be loaded when every embedding is cached")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", no_model)
+    second = encoders.embed_sequences(seqs[::-1], str(tiny_protein_lm), cache_root=tmp_path / "cache")
+    np.testing.assert_allclose(second, first[::-1])
+
+
+def test_encode_genes_batches_trim_padding():
+    spec = encoders.InputSpec(encoder="kmer", alphabet="protein", kmer_ks=(1,), max_go_tokens=8)
+    vocab = encoders.GoVocabulary.build([["GO:1"], ["GO:1", "GO:2"]], min_count=1)
+    genes = encoders.encode_genes(["MKV", "WWW"], [["GO:1"], ["GO:1", "GO:2"]], spec, vocab)
+    batch = genes.batch(np.array([0]))
+    assert batch["seq_features"].shape == (1, 20) and batch["go_ids"].tolist() == [[2, 3]]
+    assert genes.batch(np.array([0, 1]))["go_ids"].shape == (2, 3)
+    with pytest.raises(ValueError, match="needs hf_model"):
+        encoders.InputSpec(encoder="hf")
