@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-import numpy as np
 import pandas as pd
 import pytest
 from test_baselines import toy_dataset
@@ -89,3 +88,37 @@ def test_genepheno_variants_train_and_score(toy, tmp_path, monkeypatch):
     assert (tmp_path / "runs" / "smoke" / "genepheno" / "toy" / "complete" / "best").is_dir()
     _, violations = evaluate.load_results("smoke", tmp_path / "out")
     assert {"complete", "no_exclusive"} <= set(violations["name"])
+
+
+def test_tables_and_figures_from_results(bench):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from g2p.genepheno import plots, published
+
+    out, _ = bench
+    results, violations = evaluate.load_results("smoke", out)
+    results = results[results["dataset"] == "toy"]
+    table = plots.table1(results, "toy")
+    assert set(table.index) == set(results["method"])
+    assert ("All", "Fmax") in table.columns and (published.SOURCE, "AUC") in table.columns
+    naive = results[(results["name"] == "naive") & (results["bin"] == "All")].iloc[0]
+    assert table.loc[naive["method"], ("All", "Fmax")].startswith(f"{100 * naive['fmax']:.1f} [")
+    assert plots.best_baseline(results, "toy")["fmax"] == results[results["bin"] == "All"]["fmax"].max()
+    html = plots.styled(table, "caption").to_html()
+    assert "caption" in html
+    for fig in (plots.plot_metric_by_bin(results, "toy", "fmax"), plots.plot_violations(violations[violations["dataset"] == "toy"]),
+                plots.plot_ours_vs_paper(results, ["toy"])):
+        assert fig.axes
+    assert plots.format_interval(0.3114, 0.30, 0.32) == "31.1 [30.0, 32.0]"
+
+
+def test_published_numbers_are_fractions():
+    from g2p.genepheno import published
+
+    numbers = published.all_numbers()
+    assert numbers[["fmax", "auc"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert published.lookup("mpo", "GenePheno") == pytest.approx((0.3114, 0.6786))
+    assert published.lookup("hpo", "w/o GO input") == pytest.approx((0.3996, 0.5660))
+    assert published.lookup("mpo", "GenePheno", ">=301") == pytest.approx((0.3606, 0.6143))
+    assert published.lookup("mpo", None) is None
