@@ -1,0 +1,70 @@
+"""Notebook 03 through the smoke preset: every method × bin scored, values in [0, 1], numbers glued."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from g2p import figures, paths, presets
+from g2p.genepheno import evaluate, metrics
+from g2p.runner import read_glued
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def outputs(smoke_run):
+    values = read_glued(smoke_run / "03_evaluate.ipynb")
+    results, violations = evaluate.load_results("smoke")
+    datasets = presets.notebook_parameters("smoke", "03_evaluate").get("datasets", ["mpo", "hpo"])
+    return values, results[results["curated"].isin(datasets)], violations[violations["curated"].isin(datasets)]
+
+
+def test_every_method_and_bin_has_a_row(outputs):
+    _, results, _ = outputs
+    assert not results.empty
+    variants = presets.notebook_parameters("smoke", "03_evaluate").get("variants", list(evaluate.VARIANTS))
+    for curated, rows in results.groupby("curated"):
+        from g2p.data.curate import load
+
+        expected_bins = metrics.bin_labels(load(curated).terms["bin"])
+        names = set(rows["name"])
+        assert set(variants) <= names, curated
+        assert {"naive", "kmer_lr", "deeppheno_like"} <= names, curated
+        assert sum(n.startswith(("max_", "weighted_")) for n in names) == 2, curated
+        for name, group in rows.groupby("name"):
+            assert sorted(group["bin"]) == sorted(expected_bins), (curated, name)
+    assert set(results["kind"]) == {"baseline", "ours", "ablation"}
+
+
+def test_metric_values_are_probabilities(outputs):
+    _, results, violations = outputs
+    cols = ["fmax", "fmax_lo", "fmax_hi", "auc", "auc_lo", "auc_hi", "aupr", "aupr_lo", "aupr_hi"]
+    values = results[cols]
+    # AUC is NaN only where no term of a bin has both classes among the few smoke test genes.
+    assert values[["fmax", "fmax_lo", "fmax_hi"]].notna().all().all()
+    assert values.stack().between(0, 1).all()
+    assert (results["fmax_lo"] <= results["fmax"] + 1e-12).all() and (results["fmax"] <= results["fmax_hi"] + 1e-12).all()
+    assert violations["violation_rate"].between(0, 1).all()
+
+
+def test_glued_numbers_match_the_csv(outputs):
+    values, results, _ = outputs
+    for name in results["dataset"].unique():
+        ours = results[(results["dataset"] == name) & (results["name"] == "complete") & (results["bin"] == "All")]
+        assert values[f"{name}_genepheno_fmax"] == pytest.approx(float(ours["fmax"].iloc[0]))
+        best = results[(results["dataset"] == name) & (results["kind"] == "baseline") & (results["bin"] == "All")]
+        assert values[f"{name}_best_baseline_fmax"] == pytest.approx(float(best["fmax"].max()))
+        for key in ("genepheno_auc", "violation_rate_complete", "violation_rate_no_exclusive"):
+            assert 0 <= values[f"{name}_{key}"] <= 1
+
+
+def test_figures_were_saved_by_the_notebook(outputs):
+    _, results, _ = outputs
+    manifest = figures.load_manifest()
+    for name in results["dataset"].unique():
+        for metric in ("fmax", "auc"):
+            entry = manifest[f"03_{name}_{metric}_by_bin.png"]
+            assert entry["preset"] == "smoke"
+            assert (paths.figures / f"03_{name}_{metric}_by_bin.png").stat().st_size > 0
+    assert isinstance(pd.read_csv(evaluate.genepheno_dir("smoke") / evaluate.RESULTS_FILE), pd.DataFrame)
