@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from importlib import metadata
@@ -105,3 +106,41 @@ def test_apt_txt_lists_plain_package_names() -> None:
     names = [line for line in lines if line and not line.startswith("#")]
     bad = [n for n in names if not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", n)]
     assert not bad, f"apt.txt lines that are not Debian package names: {bad}"
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``g2p.a.b.c`` names an importable module or an attribute of one."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_readme_architecture_names_only_code_that_exists() -> None:
+    readme = (paths.root / "README.md").read_text()
+    names = sorted(set(re.findall(r"\bg2p(?:\.[A-Za-z_]\w*)+", readme)))
+    assert names, "the README names no g2p modules"
+    missing = [name for name in names if not _resolves(name)]
+    assert not missing, f"README names code that does not exist: {missing}"
+    # the package tree drawn in the README lists real files
+    tree = readme.split("src/g2p/\n", 1)[1].split("```", 1)[0]
+    for line in tree.splitlines():
+        for file in re.findall(r"\b([a-z_]+\.py)\b", line.split("  ")[1] if line.startswith("  ") else ""):
+            assert (paths.src / file).is_file(), f"README lists src/g2p/{file}, which does not exist"
+
+
+def test_readme_lists_every_cli_command() -> None:
+    from g2p import cli
+
+    readme = (paths.root / "README.md").read_text()
+    for name, command in cli.COMMANDS.items():
+        assert f"| `{name}` | `{command.module}` |" in readme, f"README's command table lacks {name}"
