@@ -761,6 +761,38 @@ def load(dataset: str | Path, *, output_root: Path | None = None) -> CuratedData
     )
 
 
+def book_numbers(dataset: CuratedDataset, prefix: str | None = None) -> dict[str, float | int]:
+    """The key numbers of a curated dataset, named ``<prefix>_<quantity>`` for ``myst_nb.glue``.
+
+    ``prefix`` defaults to the base dataset (``mpo`` for ``mpo-max400``) so the book's references do
+    not depend on the preset.
+    """
+    prefix = prefix or dataset.datasheet.get("dataset", dataset.name.split("-")[0])
+    n_genes, n_terms = dataset.labels.shape
+    per_gene = np.diff(dataset.labels.indptr)
+    numbers: dict[str, float | int] = {
+        "n_genes": int(n_genes),
+        "n_terms": int(n_terms),
+        "label_density": float(dataset.labels.nnz / (n_genes * n_terms)),
+        "labels_per_gene_median": float(np.median(per_gene)),
+        "n_concepts": int(dataset.concept_labels.shape[1]),
+        "n_exclusive_pairs": int(len(dataset.exclusive_pairs)),
+    }
+    for label in BIN_LABELS:
+        slug = label.replace(">=", "ge").replace("-", "_")
+        numbers[f"terms_bin_{slug}"] = int((dataset.terms["bin"] == label).sum())
+    for split in split_mod.SPLITS:
+        numbers[f"n_{split}"] = int(len(dataset.split_index(split)))
+    if len(dataset.exclusive_pairs):
+        index = dataset.exclusive_index()
+        csc = dataset.labels.tocsc()
+        both = [len(np.intersect1d(csc[:, a].indices, csc[:, b].indices)) for a, b in index]
+        numbers["exclusive_pairs_cooccurring"] = int(sum(1 for n in both if n > 0))
+    else:
+        numbers["exclusive_pairs_cooccurring"] = 0
+    return {f"{prefix}_{key}": value for key, value in numbers.items()}
+
+
 # ==================================================================================================
 # CLI: python -m g2p curate
 # ==================================================================================================
