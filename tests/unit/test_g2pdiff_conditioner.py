@@ -108,3 +108,11 @@ def test_frozen_hugging_face_encoder(tmp_path):
     assert out.tokens.shape == (1, 40, 16)
     assert not any(p.requires_grad for p in cond.hf_encoder.parameters())
     assert cond.project.weight.requires_grad
+
+
+def test_token_pooling_shortens_the_context():
+    cond = _tiny(token_pool=4)
+    out = cond.encode(["ACGT" * 10, "ACGTAC"], lat=[1.0, 2.0], lon=[3.0, 4.0])
+    # 39 tokens → ceil(39 / 4) = 10 windows, + 1 environment token; "ACGTAC" has 5 tokens → 2 windows
+    assert out.tokens.shape == (2, 11, 16)
+    assert out.mask[1].tolist() == [1, 1] + [0] * 8 + [1]

@@ -158,6 +158,9 @@ class DNAConditioner(ModelMixin, ConfigMixin):
     ``pretrained_encoder``: ``None`` (an ``nn.TransformerEncoder`` trained from scratch) or a path/name of
     a saved Hugging Face encoder (``AutoModel``), which is frozen and projected to ``d_model``; its ids come
     from the same ``KmerTokenizer`` (DNABERT-style vocabularies share the special-token order).
+    ``token_pool`` > 1 average-pools the k-mer embeddings in windows of that many tokens before the
+    encoder: a CPU-friendly shortcut (a 660 bp barcode gives 659 tokens; pooled by 8, 83) that keeps
+    the overlapping-k-mer input but shortens self- and cross-attention.
     """
 
     @register_to_config
@@ -173,6 +176,7 @@ class DNAConditioner(ModelMixin, ConfigMixin):
         use_environment: bool = True,
         env_hidden: int = 64,
         pretrained_encoder: str | None = None,
+        token_pool: int = 1,
     ) -> None:
         super().__init__()
         self.tokenizer = KmerTokenizer(k=k, max_bp=max_bp)
@@ -206,6 +210,18 @@ class DNAConditioner(ModelMixin, ConfigMixin):
     def tokenize(self, barcodes: Sequence[str] | str) -> dict[str, torch.Tensor]:
         return self.tokenizer(barcodes)
 
+    def _pool(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked average over windows of ``token_pool`` tokens; a window is kept if any token is real."""
+        p = self.config.token_pool
+        if p <= 1:
+            return x, mask
+        b, length, d = x.shape
+        pad = (-length) % p
+        w = nn.functional.pad(mask.to(x.dtype), (0, pad)).view(b, -1, p)
+        x = nn.functional.pad(x, (0, 0, 0, pad)).view(b, -1, p, d)
+        pooled = (x * w[..., None]).sum(2) / w.sum(2, keepdim=True).clamp_min(1.0)
+        return pooled, w.sum(2) > 0
+
     def environment(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
         """``[B, d]`` environment embedding; rows with NaN coordinates get the learned no-env vector."""
         missing = torch.isnan(lat) | torch.isnan(lon)
@@ -227,6 +243,7 @@ class DNAConditioner(ModelMixin, ConfigMixin):
             hidden = self.project(hidden.last_hidden_state)
         else:
             x = self.embed(input_ids) + self.position[:, : input_ids.shape[1]]
+            x, mask = self._pool(x, mask)
             hidden = self.dna_encoder(x, src_key_padding_mask=~mask)
         tokens = self.norm(hidden)
         if self.config.use_environment:

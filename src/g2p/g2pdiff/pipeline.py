@@ -1,0 +1,201 @@
+"""``G2PDiffusionPipeline``: DNA barcode + coordinates → specimen images (the user-facing API).
+
+A diffusers ``DiffusionPipeline`` holding the UNet, the frozen TAESD autoencoder, a DDIM scheduler,
+the DNA conditioner and (optionally) the alignment model, so ``save_pretrained``/``from_pretrained``
+round-trip the whole model. Sampling combines classifier-free guidance (the conditioner's learned null
+context; ``guidance_scale=0`` samples the unconditional model) with the gene–image alignment gradient
+(``alignment_scale=0`` switches it off). Also the ``python -m g2p generate`` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import AutoencoderTiny, DDIMScheduler, DiffusionPipeline, ImagePipelineOutput, UNet2DConditionModel
+from diffusers.utils.torch_utils import randn_tensor
+from tqdm.auto import tqdm
+
+from g2p import atomic
+from g2p.g2pdiff.alignment import NoisyLatentEncoder, guided_noise
+from g2p.g2pdiff.conditioner import Conditioning, DNAConditioner, validate_barcodes, validate_coordinates
+
+
+def _as_list(value: float | Sequence[float] | None, n: int, name: str) -> list[float]:
+    if value is None:
+        return [float("nan")] * n
+    if np.isscalar(value):
+        return [float(value)] * n
+    values = [float("nan") if v is None else float(v) for v in value]
+    if len(values) != n:
+        raise ValueError(f"{name}: got {len(values)} values for {n} barcodes")
+    return values
+
+
+class G2PDiffusionPipeline(DiffusionPipeline):
+    model_cpu_offload_seq = "conditioner->unet->vae"
+    _optional_components = ["alignment"]  # a pipeline may be saved without the alignment model
+
+    def __init__(
+        self,
+        unet: UNet2DConditionModel,
+        vae: AutoencoderTiny,
+        scheduler: DDIMScheduler,
+        conditioner: DNAConditioner,
+        alignment: NoisyLatentEncoder | None,
+    ) -> None:
+        super().__init__()
+        self.register_modules(unet=unet, vae=vae, scheduler=scheduler, conditioner=conditioner, alignment=alignment)
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return 2 ** (len(self.vae.config.encoder_block_out_channels) - 1)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.unet.config.sample_size) * self.vae_scale_factor
+
+    def _unet_eps(self, latents: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        return self.unet(
+            latents, t, encoder_hidden_states=cond.tokens, encoder_attention_mask=cond.mask
+        ).sample
+
+    def _cat(self, a: Conditioning, b: Conditioning) -> Conditioning:
+        return Conditioning(torch.cat([a.tokens, b.tokens]), torch.cat([a.mask, b.mask]), torch.cat([a.pooled, b.pooled]))
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        barcodes: str | Sequence[str],
+        lat: float | Sequence[float] | None = None,
+        lon: float | Sequence[float] | None = None,
+        num_images_per_barcode: int = 1,
+        guidance_scale: float = 2.0,
+        alignment_scale: float = 0.0,
+        num_inference_steps: int = 25,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        output_type: str = "pt",
+        return_dict: bool = True,
+        progress: bool = False,
+    ) -> ImagePipelineOutput | tuple:
+        """Generate ``num_images_per_barcode`` images per barcode (barcode-major order).
+
+        ``lat``/``lon`` in degrees (scalars apply to every barcode; ``None``/NaN = missing).
+        ``output_type``: ``"pt"`` → ``[N·k, 3, H, W]`` in [0, 1]; ``"np"`` → ``[N·k, H, W, 3]``; ``"pil"``.
+        """
+        if output_type not in ("pt", "np", "pil"):
+            raise ValueError(f"output_type must be 'pt', 'np' or 'pil', got {output_type!r}")
+        if num_images_per_barcode < 1 or num_inference_steps < 1:
+            raise ValueError("num_images_per_barcode and num_inference_steps must be at least 1")
+        seqs = validate_barcodes(barcodes)
+        n = len(seqs)
+        lat_arr, lon_arr = validate_coordinates(_as_list(lat, n, "lat"), _as_list(lon, n, "lon"))
+        device = self.unet.device
+        k = num_images_per_barcode
+
+        cond = self.conditioner.encode(seqs, lat_arr, lon_arr)
+        cond = Conditioning(*(x.repeat_interleave(k, dim=0) for x in (cond.tokens, cond.mask, cond.pooled)))
+        null = self.conditioner.null_conditioning(cond)
+        # guidance_scale 0 → the unconditional model alone; 1 → the conditional model alone.
+        branches = "uncond" if guidance_scale == 0 else "cond" if guidance_scale == 1 else "both"
+        context = {"uncond": null, "cond": cond, "both": self._cat(null, cond)}[branches]
+
+        size = int(self.unet.config.sample_size)
+        shape = (n * k, self.unet.config.in_channels, size, size)
+        latents = randn_tensor(shape, generator=generator, device=device, dtype=self.unet.dtype)
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        latents = latents * self.scheduler.init_noise_sigma
+        use_alignment = alignment_scale != 0 and self.alignment is not None
+        if alignment_scale != 0 and self.alignment is None:
+            raise ValueError("alignment_scale != 0 but this pipeline has no alignment model")
+
+        for t in tqdm(self.scheduler.timesteps, disable=not progress, desc="sampling"):
+            model_in = self.scheduler.scale_model_input(latents, t)
+            if branches == "both":
+                eps_u, eps_c = self._unet_eps(torch.cat([model_in, model_in]), t, context).chunk(2)
+                eps = eps_u + guidance_scale * (eps_c - eps_u)
+            else:
+                eps = self._unet_eps(model_in, t, context)
+            if use_alignment:
+                grad = self.alignment.guidance_gradient(latents, t, cond.pooled)
+                eps = guided_noise(eps, grad, self.scheduler.alphas_cumprod[int(t)], alignment_scale)
+            latents = self.scheduler.step(eps, t, latents).prev_sample
+
+        images = self.vae.decode(latents / self.vae.config.scaling_factor).sample
+        images = ((images.float().clamp(-1, 1) + 1) / 2).cpu()
+        if output_type == "np":
+            images = images.permute(0, 2, 3, 1).numpy()
+        elif output_type == "pil":
+            images = self.numpy_to_pil(images.permute(0, 2, 3, 1).numpy())
+        if not return_dict:
+            return (images,)
+        return ImagePipelineOutput(images=images)
+
+
+def build_pipeline(
+    conditioner: DNAConditioner,
+    unet: UNet2DConditionModel,
+    vae: AutoencoderTiny,
+    alignment: NoisyLatentEncoder | None,
+    num_train_timesteps: int = 1000,
+) -> G2PDiffusionPipeline:
+    """A pipeline with the DDIM sampler matching the DDPM training schedule (scaled-linear βs)."""
+    scheduler = DDIMScheduler(
+        num_train_timesteps=num_train_timesteps, beta_schedule="scaled_linear", beta_start=0.00085,
+        beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+    )
+    return G2PDiffusionPipeline(unet=unet, vae=vae, scheduler=scheduler, conditioner=conditioner, alignment=alignment)
+
+
+def save_pipeline(pipe: G2PDiffusionPipeline, target: Path) -> Path:
+    """``save_pretrained`` into a temp folder that replaces ``target`` only when complete."""
+    with atomic.directory(Path(target)) as tmp:
+        pipe.save_pretrained(tmp)
+    return Path(target)
+
+
+def load_pipeline(path: Path, device: torch.device | str | None = None) -> G2PDiffusionPipeline:
+    pipe = G2PDiffusionPipeline.from_pretrained(str(path))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device) if device is not None else pipe
+
+
+# -- python -m g2p generate ------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, type=Path, help="a saved pipeline folder (runs/<preset>/g2pdiffusion/full/pipeline)")
+    parser.add_argument("--barcode", required=True, action="append", help="DNA barcode (ACGTN); repeat for several")
+    parser.add_argument("--lat", type=float, action="append", help="latitude in degrees (one, or one per barcode)")
+    parser.add_argument("--lon", type=float, action="append", help="longitude in degrees (one, or one per barcode)")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the PNG files")
+    parser.add_argument("--num-images", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--guidance-scale", type=float, default=2.0)
+    parser.add_argument("--alignment-scale", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def main(args: argparse.Namespace) -> int:
+    from g2p.device import try_gpu
+
+    n = len(args.barcode)
+    lat = args.lat[0] if args.lat and len(args.lat) == 1 else args.lat
+    lon = args.lon[0] if args.lon and len(args.lon) == 1 else args.lon
+    if (lat is None) != (lon is None):
+        raise ValueError("give both --lat and --lon, or neither")
+    device = try_gpu()
+    pipe = load_pipeline(args.model, device)
+    images = pipe(
+        args.barcode, lat, lon, num_images_per_barcode=args.num_images, guidance_scale=args.guidance_scale,
+        alignment_scale=args.alignment_scale, num_inference_steps=args.steps,
+        generator=torch.Generator(device).manual_seed(args.seed), output_type="pil",
+    ).images
+    for i, image in enumerate(images):
+        target = Path(args.out) / f"barcode{i // args.num_images:03d}_sample{i % args.num_images:02d}.png"
+        with atomic.open_for_write(target) as tmp:
+            image.save(tmp, format="PNG")
+        print(target)
+    print(f"wrote {len(images)} images for {n} barcodes to {args.out}")
+    return 0
