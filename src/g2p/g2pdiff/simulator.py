@@ -76,7 +76,7 @@ from PIL import Image, ImageDraw
 
 from g2p import atomic, paths
 
-SIMULATOR_VERSION = "1"
+SIMULATOR_VERSION = "2"
 TRAIT_NAMES: tuple[str, ...] = (
     "body_length",
     "body_width",
@@ -368,12 +368,12 @@ def _pattern_on_ellipse(draw: ImageDraw.ImageDraw, box, t, colour) -> None:
     cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
     if t.pattern_type == 1:
         n = 1 + int(round(t.pattern_density * 5))
-        r = min(rx, ry) * (0.16 + 0.12 * (1 - t.pattern_density))
+        r = min(rx, ry) * (0.12 + 0.1 * (1 - t.pattern_density))
         for u, v in _SPOTS[:n]:
-            # Spots in mirrored pairs across the midline, inside the ellipse.
-            dx, dy = (v - 0.5) * 1.1 * rx, (u - 0.55) * 1.3 * ry
-            for sx in (-1, 1):
-                x, y = cx + sx * abs(dx) if dx else cx, cy + dy
+            # Spots in mirrored pairs either side of the midline, inside the ellipse.
+            dx, dy = (0.2 + 0.45 * v) * rx, (u - 0.55) * 1.2 * ry
+            for side in (-1, 1):
+                x, y = cx + side * dx, cy + dy
                 draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
     elif t.pattern_type == 2:
         n = 1 + int(round(t.pattern_density * 3))
@@ -394,8 +394,11 @@ def _legs(draw, cx, ys, body_half_width, length, colour, width, spread=(-0.6, 0.
 
 
 def _antennae(draw, cx, y_head_top, head_half_width, length, colour, width, club: bool = False) -> None:
+    base_y = y_head_top + head_half_width * 0.3
+    # The tip rises 0.9 × length: shorten long antennae of large specimens to stay inside the frame.
+    length = min(length, (base_y - 2.5 * width) / 0.9)
     for side in (-1, 1):
-        base = (cx + side * head_half_width * 0.4, y_head_top + head_half_width * 0.3)
+        base = (cx + side * head_half_width * 0.4, base_y)
         mid = (base[0] + side * length * 0.35, base[1] - length * 0.55)
         tip = (mid[0] + side * length * 0.25, mid[1] - length * 0.35)
         draw.line([base, mid, tip], fill=colour, width=width, joint="curve")
