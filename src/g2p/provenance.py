@@ -162,7 +162,7 @@ def raw_inputs() -> list[RawInput]:
     return records
 
 
-def _device() -> str:
+def device_description() -> str:
     from g2p import device  # imports torch; deferred so `python -m g2p --help` stays fast
 
     return device.describe()
@@ -181,7 +181,7 @@ def collect(
         run_id=run_id,
         seed=seed,
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        device=_device(),
+        device=device_description(),
         git=git or git_state(),
         python=sys.version.split()[0],
         platform=platform.platform(),

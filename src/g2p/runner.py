@@ -281,7 +281,7 @@ def run(
     selected = set(discover(notebooks_dir, only))
     git = provenance.git_state()
     run_id = run_id or provenance.new_run_id(git)
-    device = provenance._device()
+    device = provenance.device_description()
     code = source_digest()
     manifest = data_manifest()
     records: list[provenance.NotebookRecord] = []
@@ -307,7 +307,9 @@ def run(
                 continue
             _log(f"{notebook.stem}: executing with {params}")
             start = time.perf_counter()
-            stamp_path(target).unlink(missing_ok=True)  # a stale stamp must never outlive a rerun
+            # a stale copy must not outlive a rerun: if this one fails, the book names it missing
+            stamp_path(target).unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
             env = {"G2P_NOTEBOOK": notebook.stem, "G2P_PRESET": preset, "G2P_RUN_ID": run_id}
             meta = {"preset": preset, "run_id": run_id, "device": device, "commit": git.commit,
                     "dirty": git.dirty, "input_hash": digest, "parameters": params}

@@ -123,6 +123,9 @@ def test_failure_names_notebook_and_cell_and_keeps_failed_copy(project) -> None:
         "ok = 1",
         "# divide by zero on purpose\nratio = 1 / 0",
     )
+    executed = project / "build" / "executed"
+    stale = write_notebook(executed / "01_broken.ipynb", "alpha = 0.0")  # left by an earlier run
+    runner.stamp_path(stale).write_text("not the current hash\n")
     with pytest.raises(runner.NotebookExecutionError) as info:
         run(project)
     message = str(info.value)
@@ -131,9 +134,8 @@ def test_failure_names_notebook_and_cell_and_keeps_failed_copy(project) -> None:
     assert "# divide by zero on purpose" in message
     # title, parameters, injected parameters, ok = 1, the failing cell
     assert info.value.cell_index == 4 and "cell 4" in message
-    executed = project / "build" / "executed"
     assert (executed / "failed" / "01_broken.ipynb").is_file()
-    assert not (executed / "01_broken.ipynb").exists()
+    assert not (executed / "01_broken.ipynb").exists(), "a stale executed copy survived a failed rerun"
     assert not runner.stamp_path(executed / "01_broken.ipynb").exists()
 
 
