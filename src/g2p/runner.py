@@ -405,9 +405,17 @@ def build_book(path_output: Path | None = None, *, root: Path | None = None) -> 
     root = root or paths.root
     missing = missing_book_inputs(root)
     if missing:
+        reasons = []
+        for page in missing:
+            source = root / "notebooks" / f"{Path(page).name}.ipynb"
+            if page.startswith("build/executed/") and not source.is_file():
+                reasons.append(f"  {page}: notebooks/{source.name} does not exist")
+            elif page.startswith("build/"):
+                reasons.append(f"  {page}: not executed yet")
+            else:
+                reasons.append(f"  {page}: no such .md or .ipynb file")
         raise BookInputsMissing(
-            "the book needs these pages, which do not exist: "
-            + ", ".join(missing)
+            "the book needs pages that do not exist:\n" + "\n".join(reasons)
             + "\nRun the notebooks first: python -m g2p run --preset quick (or make book)."
         )
     exe = Path(sys.executable).with_name("jupyter-book")
