@@ -53,6 +53,9 @@ parameters and ``CURATION_VERSION`` — is unchanged):
 ``datasheet.md``       the same for people
 =====================  ==========================================================================
 
+Parsed ontologies and the gene → direct-term tables are cached as pickles under ``data/cache/``
+keyed by the input files' sha256, so subset (smoke) curations take seconds.
+
 A non-default parameter set is written to its own folder (``mpo-max600``, ``hpo-min5-seed1`` …;
 see :func:`curated_name`), so a smoke curation never replaces the full dataset.
 """
@@ -62,6 +65,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import pickle
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -305,7 +309,7 @@ def mpo_annotations(ontology: Ontology, inputs: dict[str, Path]) -> Annotations:
     fasta = readers.read_fasta(inputs["mouse_fasta"], alphabet="protein")
     genes = _attach_proteins(markers, fasta, counts)
 
-    mapping, term_counts = map_terms(kept["mp_id"], ontology)
+    mapping, term_counts = map_terms(kept["mp_id"].unique().tolist(), ontology)
     counts["mp_ids_in_kept_rows"] = dict(sorted(term_counts.items()))
     kept = kept[kept["marker_ids"].isin(set(genes["gene_id"]))]
     live = kept["mp_id"].map(mapping)
@@ -330,7 +334,7 @@ def hpo_annotations(ontology: Ontology, inputs: dict[str, Path]) -> Annotations:
     excluded = _excluded_frequency(table["frequency"])
     counts["rows_dropped_excluded_frequency"] = int(excluded.sum())
     table = table[~excluded]
-    mapping, term_counts = map_terms(table["hpo_id"], ontology)
+    mapping, term_counts = map_terms(table["hpo_id"].unique().tolist(), ontology)
     counts["hpo_ids"] = dict(sorted(term_counts.items()))
     table = table.assign(term=table["hpo_id"].map(mapping))
     counts["rows_dropped_obsolete_term"] = int(table["term"].isna().sum())
@@ -448,6 +452,36 @@ def _resolve_inputs(dataset: str) -> dict[str, Path]:
     return {name: Path(sources.resolve(name)) for name in INPUTS[dataset]}
 
 
+def _cached_annotations(
+    dataset: str, phenotype: Ontology, inputs: dict[str, Path], checksums: dict[str, str]
+) -> Annotations:
+    """Gene → direct terms, cached under ``data/cache/`` by input checksums (parsing the raw reports
+    costs ~10 s, which would dominate smoke runs and subset curations)."""
+    key = _key(dataset, checksums, {"stage": "annotations"})[:16]
+    cache_file = paths.cache / f"annotations_{dataset}_{key}.pickle"
+    if cache_file.exists():
+        try:
+            with open(cache_file, "rb") as fh:
+                cached = pickle.load(fh)
+            if isinstance(cached, Annotations):
+                return cached
+        except (pickle.UnpicklingError, EOFError, AttributeError):
+            pass  # rebuilt below
+    build = mpo_annotations if dataset == "mpo" else hpo_annotations
+    annotations = build(phenotype, inputs)
+    atomic.write_bytes(cache_file, pickle.dumps(annotations, protocol=pickle.HIGHEST_PROTOCOL))
+    return annotations
+
+
+def clear_cache() -> int:
+    """Delete cached annotation tables (the ontology pickles have :func:`g2p.data.ontology.clear_cache`)."""
+    removed = 0
+    for file in paths.cache.glob("annotations_*.pickle"):
+        file.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def _key(dataset: str, checksums: dict[str, str], params: dict) -> str:
     blob = json.dumps({"dataset": dataset, "inputs": checksums, "params": params, "version": CURATION_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -508,11 +542,10 @@ def curate(
     go = load_ontology("go_obo")
 
     say(f"{name}: reading annotations")
+    annotations = _cached_annotations(dataset, phenotype, inputs, checksums)
     if dataset == "mpo":
-        annotations = mpo_annotations(phenotype, inputs)
         allowed, drop = None, set(phenotype.roots)
     else:
-        annotations = hpo_annotations(phenotype, inputs)
         allowed = phenotype.descendants(PHENOTYPIC_ABNORMALITY)
         drop = {PHENOTYPIC_ABNORMALITY} | set(phenotype.ancestors(PHENOTYPIC_ABNORMALITY))
     counts = dict(annotations.counts)
@@ -799,7 +832,8 @@ def book_numbers(dataset: CuratedDataset, prefix: str | None = None) -> dict[str
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS), help="default: both")
+    # no `choices`: argparse rejects an empty list against them (nargs="*"); main() validates instead
+    parser.add_argument("datasets", nargs="*", help="mpo and/or hpo (default: both)")
     parser.add_argument("--min-genes", type=int, default=DEFAULT_MIN_GENES, help="drop terms with fewer genes")
     parser.add_argument("--seed", type=int, default=0, help="split (and subsample) seed")
     parser.add_argument("--max-genes", type=int, default=None, help="random gene subset (smoke runs)")
@@ -807,6 +841,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    unknown = [d for d in args.datasets or () if d not in DATASETS]
+    if unknown:
+        print(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+        return 2
     for dataset in args.datasets or DATASETS:
         folder = curate(
             dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes, force=args.force, progress=print
