@@ -177,6 +177,23 @@ class GenePhenoModel(PreTrainedModel):
         logits = self.phenotype_head(torch.sigmoid(concept_logits))
         return GenePhenoOutput(logits=logits, concept_logits=concept_logits)
 
+    @torch.no_grad()
+    def set_prior_biases(self, term_prior, concept_prior=None, eps: float = 1e-3) -> None:
+        """Start the output biases at the log-odds of each term's (and concept's) training frequency, so
+        the untrained model already predicts the label-frequency baseline and training only has to add
+        gene-specific evidence (with few CPU epochs this matters). The phenotype bias is corrected for
+        the mean concept activation (0.5 at initialisation) flowing through the head."""
+        def logit(p):
+            p = torch.as_tensor(p, dtype=torch.float32).clamp(eps, 1 - eps)
+            return torch.log(p) - torch.log1p(-p)
+
+        if concept_prior is not None:
+            self.concept_head.bias.copy_(logit(concept_prior))
+            activation = torch.sigmoid(self.concept_head.bias)
+        else:
+            activation = torch.full((self.config.n_concepts,), 0.5)
+        self.phenotype_head.bias.copy_(logit(term_prior) - self.phenotype_head.weight @ activation)
+
     def concept_to_phenotype(self, term_ids: list[str] | None = None, concept_ids: list[str] | None = None) -> pd.DataFrame:
         """The phenotype head's weights as a DataFrame: rows = phenotype terms, columns = GO concepts."""
         weight = self.phenotype_head.weight.detach().float().cpu().numpy()

@@ -1,0 +1,144 @@
+"""Score genes with a trained GenePheno model folder (``train``'s ``best/``).
+
+* ``predict_scores(model_dir, dataset, split)`` — probabilities for one split of a curated dataset
+  (rows = ``dataset.split_index(split)``, columns = ``dataset.terms``), for evaluation.
+* ``predict(fasta, model_dir, go_annotations=None, top_k=20)`` — new proteins from a FASTA file (and
+  optionally their GO annotations, a ``accession<TAB>go_ids`` TSV processed exactly like the curated
+  data: alt ids mapped, propagated, terms deeper than depth 2 kept) → the top-k phenotype terms per gene.
+* ``python -m g2p predict --fasta x.fa --model runs/... [--go f.tsv] --out out.tsv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from g2p import atomic
+from g2p.device import try_gpu
+from g2p.genepheno.encoders import GoVocabulary, InputSpec, encode_genes
+from g2p.genepheno.model import (
+    CONCEPTS_FILE,
+    GO_VOCAB_FILE,
+    INPUTS_FILE,
+    TERMS_FILE,
+    GenePhenoModel,
+    score_genes,
+)
+
+PREDICTION_COLUMNS = ["gene", "rank", "term_id", "term_name", "score"]
+
+
+@dataclass
+class LoadedModel:
+    model: GenePhenoModel
+    terms: pd.DataFrame
+    concepts: pd.DataFrame
+    vocab: GoVocabulary | None
+    spec: InputSpec
+
+    def concept_to_phenotype(self) -> pd.DataFrame:
+        """Phenotype head weights, rows = term ids, columns = GO concept ids."""
+        return self.model.concept_to_phenotype(list(self.terms["term_id"]), list(self.concepts["go_id"]))
+
+
+def load_model(model_dir: Path, device: torch.device | str | None = None) -> LoadedModel:
+    """A model folder written by ``train`` → model (eval mode, on ``device``) plus its term list,
+    concept list, GO vocabulary and input spec. A folder that is not one gives a clear error."""
+    import transformers
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"model directory {model_dir} does not exist")
+    missing = [f for f in ("config.json", TERMS_FILE, CONCEPTS_FILE, INPUTS_FILE) if not (model_dir / f).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{model_dir} is not a GenePheno model folder (missing {', '.join(missing)}); "
+            "pass the best/ folder that g2p.genepheno.train writes"
+        )
+    transformers.utils.logging.disable_progress_bar()
+    model = GenePhenoModel.from_pretrained(model_dir)
+    model.to(device or try_gpu()).eval()
+    terms = pd.read_csv(model_dir / TERMS_FILE, sep="\t", dtype=str, keep_default_na=False)
+    concepts = pd.read_csv(model_dir / CONCEPTS_FILE, sep="\t", dtype=str, keep_default_na=False)
+    vocab = GoVocabulary.load(model_dir / GO_VOCAB_FILE) if (model_dir / GO_VOCAB_FILE).exists() else None
+    spec = InputSpec.load(model_dir / INPUTS_FILE)
+    if len(terms) != model.config.n_terms:
+        raise ValueError(f"{model_dir}: {TERMS_FILE} has {len(terms)} terms but the model has {model.config.n_terms}")
+    return LoadedModel(model=model, terms=terms, concepts=concepts, vocab=vocab, spec=spec)
+
+
+def _score(loaded: LoadedModel, sequences, go_inputs, names) -> np.ndarray:
+    cfg = loaded.model.config
+    encoded = encode_genes(
+        sequences if cfg.use_sequence else None,
+        go_inputs if cfg.use_go else None,
+        loaded.spec,
+        loaded.vocab,
+        names=names,
+    )
+    return score_genes(loaded.model, encoded)
+
+
+def predict_scores(model_dir: Path, dataset, split: str) -> np.ndarray:
+    """Probabilities (genes of ``split`` × ``dataset.terms``) from the model in ``model_dir``."""
+    loaded = load_model(model_dir)
+    if list(loaded.terms["term_id"]) != list(dataset.terms["term_id"]):
+        raise ValueError(f"{model_dir} was trained on other terms than dataset {getattr(dataset, 'name', '')!r}")
+    rows = dataset.split_index(split)
+    genes = dataset.genes.iloc[rows]
+    return _score(loaded, list(genes["sequence"]), [dataset.go_inputs[i] for i in rows],
+                  list(genes["gene_id"].astype(str)))
+
+
+def go_inputs_from_annotations(accessions: list[str], go_annotations: Path) -> list[list[str]]:
+    """GO input terms per accession from a raw annotation TSV, with the curation's own rules."""
+    from g2p.data.curate import go_features
+    from g2p.data.ontology import load_ontology
+
+    _, _, inputs, _ = go_features(accessions, Path(go_annotations), load_ontology("go_obo"), 1)
+    return inputs
+
+
+def predict(
+    fasta: Path, model_dir: Path, go_annotations: Path | None = None, top_k: int = 20
+) -> pd.DataFrame:
+    """Top-``top_k`` phenotype terms per FASTA record: columns gene, rank (1 = best), term_id, term_name,
+    score. Without ``go_annotations`` a GO-using model sees only its ``[CLS]`` token for the GO stream."""
+    from g2p.data.readers import read_fasta
+
+    loaded = load_model(model_dir)
+    records = read_fasta(Path(fasta), alphabet=loaded.spec.alphabet)
+    genes = [a or e for a, e in zip(records["accession"], records["entry_name"])]
+    if go_annotations is not None:
+        go_inputs = go_inputs_from_annotations(list(records["accession"]), Path(go_annotations))
+    else:
+        go_inputs = [[] for _ in genes]
+    scores = _score(loaded, list(records["sequence"]), go_inputs, genes)
+    k = min(top_k, scores.shape[1])
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    rows = []
+    for gene, top, gene_scores in zip(genes, order, scores):
+        for rank, j in enumerate(top, start=1):
+            rows.append((gene, rank, loaded.terms["term_id"].iat[j], loaded.terms["name"].iat[j], float(gene_scores[j])))
+    return pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
+
+
+# --------------------------------------------------------------------------- CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fasta", type=Path, required=True, help="protein FASTA (UniProt headers)")
+    parser.add_argument("--model", type=Path, required=True, help="a trained model folder (…/best)")
+    parser.add_argument("--go", type=Path, help="optional GO annotation TSV: accession<TAB>go_ids (;-separated)")
+    parser.add_argument("--top-k", type=int, default=20)
+    parser.add_argument("--out", type=Path, required=True, help="output TSV (written atomically)")
+
+
+def main(args: argparse.Namespace) -> int:
+    table = predict(args.fasta, args.model, args.go, args.top_k)
+    atomic.write_text(args.out, table.to_csv(sep="\t", index=False))
+    print(f"wrote {len(table)} predictions for {table['gene'].nunique()} genes to {args.out}")
+    return 0

@@ -1,0 +1,408 @@
+"""Train GenePheno: Accelerate loop, early stopping on validation Fmax, a checkpoint every epoch, resume.
+
+``train(dataset, config, output_dir)`` writes into ``output_dir``:
+
+* ``checkpoint/`` — the last finished epoch: weights, optimizer, scheduler, RNG states, epoch, history,
+  best score (replaced atomically each epoch; resuming picks up from it);
+* ``best/`` — the best epoch by validation Fmax, as a self-contained model folder
+  (``save_pretrained`` + term list, concept list, GO vocabulary, input spec, train config);
+* ``history.csv`` and ``result.json`` (written when training finishes; a later call with the same
+  config and dataset returns this result immediately).
+
+The same code runs on one CPU, one GPU (mixed precision) or several processes (``accelerate launch``):
+each process takes an interleaved share of every global batch, gradients are averaged by DDP, and every
+process evaluates the whole validation split so the early-stopping decision is identical everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from g2p import atomic
+from g2p.device import seed_everything
+from g2p.genepheno import losses
+from g2p.genepheno.encoders import EncodedGenes, GoVocabulary, InputSpec, encode_genes, n_seq_features
+from g2p.genepheno.model import (
+    CONCEPTS_FILE,
+    GO_VOCAB_FILE,
+    INPUTS_FILE,
+    TERMS_FILE,
+    TRAIN_CONFIG_FILE,
+    GenePhenoConfig,
+    GenePhenoModel,
+    score_genes,
+)
+
+CHECKPOINT, BEST, RESULT, HISTORY = "checkpoint", "best", "result.json", "history.csv"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. ``max_epochs_this_call`` and ``progress`` only control
+    this call (they are not part of the run's identity)."""
+
+    encoder: str = "kmer"  # "kmer" | "cnn" | "hf"
+    hf_model: str | None = None
+    kmer_ks: tuple[int, ...] = (1, 2, 3)
+    alphabet: str = "protein"
+    max_residues: int = 1000
+    hf_max_length: int = 1024
+    go_min_count: int = 2
+    max_go_tokens: int = 128
+    d_model: int = 64
+    n_heads: int = 4
+    go_layers: int = 1
+    seq_tokens: int = 4
+    conv_layers: int = 2
+    mlp_hidden: int = 256
+    dropout: float = 0.1
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_frac: float = 0.05
+    lambda_ex: float = 0.1
+    lambda_go: float = 0.1
+    tau: float = 1.0
+    use_sequence: bool = True
+    use_go: bool = True
+    loss: str = "contrastive"
+    seed: int = 0
+    patience: int = 3
+    eval_batch_size: int = 256
+    max_epochs_this_call: int | None = None
+    progress: bool = True
+    cpu_threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
+
+    RUNTIME_ONLY = ("max_epochs_this_call", "progress", "cpu_threads")
+
+    def __post_init__(self) -> None:
+        self.kmer_ks = tuple(int(k) for k in self.kmer_ks)
+        if self.loss not in ("contrastive", "bce"):
+            raise ValueError(f"loss must be 'contrastive' or 'bce', got {self.loss!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be at least 1")
+        self.input_spec()  # validates encoder / hf_model
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build from a preset block, ignoring keys that are not TrainConfig fields."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def identity(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in self.RUNTIME_ONLY}
+
+    def input_spec(self) -> InputSpec:
+        return InputSpec(
+            encoder=self.encoder, alphabet=self.alphabet, kmer_ks=self.kmer_ks, max_residues=self.max_residues,
+            hf_model=self.hf_model, hf_max_length=self.hf_max_length, max_go_tokens=self.max_go_tokens,
+        )
+
+
+@dataclass
+class TrainResult:
+    history: pd.DataFrame
+    best_dir: Path
+    best_val_fmax: float
+    output_dir: Path
+    finished: bool = True
+    wall_time_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- helpers
+def dataset_fingerprint(dataset) -> str:
+    """A short hash of what the model sees: gene and term ids, the split and the label matrix."""
+    h = hashlib.sha256()
+    h.update(str(getattr(dataset, "name", "")).encode())
+    for col in ("gene_id", "split"):
+        h.update("\n".join(map(str, dataset.genes[col])).encode())
+    h.update("\n".join(map(str, dataset.terms["term_id"])).encode())
+    labels = dataset.labels.tocsr()
+    h.update(labels.indptr.tobytes())
+    h.update(labels.indices.tobytes())
+    return h.hexdigest()[:16]
+
+
+def run_key(dataset, config: TrainConfig) -> str:
+    payload = json.dumps({"config": config.identity(), "data": dataset_fingerprint(dataset)}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def prepare_inputs(dataset, config: TrainConfig) -> tuple[EncodedGenes, GoVocabulary | None]:
+    """Encode every gene once; the GO vocabulary comes from the training split only."""
+    spec = config.input_spec()
+    vocab = None
+    if config.use_go:
+        train_rows = dataset.split_index("train")
+        vocab = GoVocabulary.build((dataset.go_inputs[i] for i in train_rows), config.go_min_count)
+    encoded = encode_genes(
+        list(dataset.genes["sequence"]) if config.use_sequence else None,
+        dataset.go_inputs if config.use_go else None,
+        spec,
+        vocab,
+        names=list(dataset.genes["gene_id"].astype(str)),
+    )
+    return encoded, vocab
+
+
+def build_model(dataset, config: TrainConfig, encoded: EncodedGenes, vocab: GoVocabulary | None) -> GenePhenoModel:
+    spec = config.input_spec()
+    model_config = GenePhenoConfig(
+        n_terms=len(dataset.terms), n_concepts=max(len(dataset.concepts), 1),
+        seq_input=spec.seq_input, n_seq_features=n_seq_features(spec, encoded), seq_tokens=config.seq_tokens,
+        conv_layers=config.conv_layers, go_vocab_size=len(vocab) if vocab else 3,
+        max_go_tokens=config.max_go_tokens, d_model=config.d_model, n_heads=config.n_heads,
+        go_layers=config.go_layers, mlp_hidden=config.mlp_hidden, dropout=config.dropout,
+        use_sequence=config.use_sequence, use_go=config.use_go, loss=config.loss,
+        lambda_ex=config.lambda_ex, lambda_go=config.lambda_go, tau=config.tau,
+    )
+    return GenePhenoModel(model_config)
+
+
+def save_model_folder(folder: Path, model: GenePhenoModel, dataset, config: TrainConfig, vocab) -> None:
+    """A self-contained model folder (weights + everything ``predict`` needs). ``folder`` must be a
+    fresh temporary folder (callers wrap this in ``atomic.directory``)."""
+    model.save_pretrained(folder)
+    dataset.terms[["term_id", "name"]].to_csv(folder / TERMS_FILE, sep="\t", index=False)
+    concept_cols = [c for c in ("go_id", "name", "namespace") if c in dataset.concepts.columns]
+    dataset.concepts[concept_cols].to_csv(folder / CONCEPTS_FILE, sep="\t", index=False)
+    if vocab is not None:
+        vocab.save(folder / GO_VOCAB_FILE)
+    config.input_spec().save(folder / INPUTS_FILE)
+    (folder / TRAIN_CONFIG_FILE).write_text(json.dumps(config.identity(), indent=1))
+
+
+def _rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _epoch_batches(train_rows: np.ndarray, epoch: int, config: TrainConfig, rank: int, world: int) -> list[np.ndarray]:
+    """This process's batches for ``epoch``: a permutation fixed by (seed, epoch) — so a resumed run
+    sees the same order — cut into global batches of ``batch_size × world``, each dealt out round-robin.
+    The permutation is padded by wrapping so every process gets the same number of non-empty batches."""
+    perm = np.random.default_rng([config.seed, epoch]).permutation(train_rows)
+    if world > 1 and len(perm) % world:
+        perm = np.concatenate([perm, perm[: world - len(perm) % world]])
+    global_batch = config.batch_size * world
+    return [perm[s : s + global_batch][rank::world] for s in range(0, len(perm), global_batch)]
+
+
+def _mixed_precision() -> str:
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "no"
+
+
+def _dense_rows(matrix, rows: np.ndarray, device) -> torch.Tensor:
+    return torch.from_numpy(matrix[rows].toarray().astype(np.float32)).to(device)
+
+
+# --------------------------------------------------------------------------- training
+def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -> TrainResult:
+    """Train (or resume, or just return) GenePheno on ``dataset``; see the module docstring."""
+    from accelerate import Accelerator
+
+    from g2p.genepheno.metrics import fmax
+
+    output_dir = Path(output_dir)
+    key = run_key(dataset, config)
+    result_file = output_dir / RESULT
+    if resume and result_file.exists():
+        done = json.loads(result_file.read_text())
+        if done.get("run_key") == key:
+            return _result_from_disk(output_dir, done)
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available() and not _mps_available(),
+                              mixed_precision=_mixed_precision())
+    device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
+    if device.type == "cpu" and config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    seed_everything(config.seed)
+    started = time.perf_counter()
+
+    encoded, vocab = prepare_inputs(dataset, config)
+    labels, concepts = dataset.labels.tocsr(), dataset.concept_labels.tocsr()
+    pairs = torch.as_tensor(np.asarray(dataset.exclusive_index(), dtype=np.int64).reshape(-1, 2), device=device)
+    train_rows, val_rows = dataset.split_index("train"), dataset.split_index("val")
+    if len(train_rows) == 0 or len(val_rows) == 0:
+        raise ValueError(f"dataset {getattr(dataset, 'name', '')!r} needs genes in both train and val splits")
+    y_val = labels[val_rows]
+
+    model = build_model(dataset, config, encoded, vocab)
+    model.set_prior_biases(np.asarray(labels[train_rows].mean(0)).ravel(),
+                           np.asarray(concepts[train_rows].mean(0)).ravel() if concepts.shape[1] else None)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = len(_epoch_batches(train_rows, 0, config, rank, world))
+    from transformers import get_cosine_schedule_with_warmup
+
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = get_cosine_schedule_with_warmup(optimizer, int(config.warmup_frac * total_steps), total_steps)
+
+    state = {"epoch": 0, "history": [], "best_val_fmax": -1.0, "best_epoch": 0, "bad_epochs": 0,
+             "run_key": key, "train_time_s": 0.0}
+    ckpt = output_dir / CHECKPOINT
+    if resume and (ckpt / "state.json").exists():
+        saved = json.loads((ckpt / "state.json").read_text())
+        if saved.get("run_key") == key:
+            state = saved
+            model.load_state_dict(_load_weights(ckpt))
+            optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=False))
+            scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=False))
+            _set_rng_state(torch.load(ckpt / "rng.pt", weights_only=False))
+    elif not resume:
+        shutil.rmtree(ckpt, ignore_errors=True)
+        result_file.unlink(missing_ok=True)
+
+    model, optimizer = accelerator.prepare(model, optimizer)
+    unwrapped = accelerator.unwrap_model(model)
+    epochs_run = 0
+    stopped = state["bad_epochs"] >= config.patience
+    while state["epoch"] < config.epochs and not stopped:
+        if config.max_epochs_this_call is not None and epochs_run >= config.max_epochs_this_call:
+            break
+        epoch = state["epoch"] + 1
+        model.train()
+        batches = _epoch_batches(train_rows, epoch, config, rank, world)
+        sums = {"total": 0.0, "mlc": 0.0, "ex": 0.0, "go": 0.0}
+        tick = time.perf_counter()
+        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", leave=False,
+                   disable=not (config.progress and accelerator.is_local_main_process))
+        for rows in bar:
+            inputs = encoded.batch(rows, device)
+            with accelerator.autocast():
+                out = model(**inputs)
+            parts = losses.genepheno_loss(
+                out.logits, _dense_rows(labels, rows, device), out.concept_logits,
+                _dense_rows(concepts, rows, device), pairs, loss=config.loss, tau=config.tau,
+                lambda_ex=config.lambda_ex, lambda_go=config.lambda_go,
+            )
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(parts.total)
+            accelerator.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            for k, v in parts.detached().items():
+                sums[k] += v
+            bar.set_postfix(loss=f"{sums['total'] / (bar.n + 1):.3f}")
+        train_seconds = time.perf_counter() - tick
+        val_scores = score_genes(unwrapped, encoded, val_rows, config.eval_batch_size, device)
+        val_fmax, val_threshold = fmax(y_val, val_scores)
+        n = max(len(batches), 1)
+        row = {"epoch": epoch, **{f"train_{k}": v / n for k, v in sums.items()},
+               "val_fmax": float(val_fmax), "val_threshold": float(val_threshold),
+               "lr": float(scheduler.get_last_lr()[0]), "epoch_seconds": train_seconds,
+               "train_genes_per_s": len(train_rows) / max(train_seconds, 1e-9)}
+        state["history"].append(row)
+        state["epoch"] = epoch
+        state["train_time_s"] += train_seconds
+        improved = val_fmax > state["best_val_fmax"]
+        if improved:
+            state.update(best_val_fmax=float(val_fmax), best_epoch=epoch, bad_epochs=0)
+        else:
+            state["bad_epochs"] += 1
+        stopped = state["bad_epochs"] >= config.patience
+        if accelerator.is_main_process:
+            if improved:
+                with atomic.directory(output_dir / BEST) as tmp:
+                    save_model_folder(tmp, unwrapped, dataset, config, vocab)
+            with atomic.directory(ckpt) as tmp:
+                torch.save(unwrapped.state_dict(), tmp / "model.pt")
+                torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+                torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+                torch.save(_rng_state(), tmp / "rng.pt")
+                (tmp / "state.json").write_text(json.dumps(state, indent=1))
+        accelerator.wait_for_everyone()
+        epochs_run += 1
+
+    history = pd.DataFrame(state["history"])
+    finished = state["epoch"] >= config.epochs or stopped
+    wall = time.perf_counter() - started
+    if finished and accelerator.is_main_process:
+        atomic.write_text(output_dir / HISTORY, history.to_csv(index=False))
+        atomic.write_text(result_file, json.dumps({
+            "run_key": key, "best_val_fmax": state["best_val_fmax"], "best_epoch": state["best_epoch"],
+            "epochs_run": state["epoch"], "early_stopped": bool(stopped and state["epoch"] < config.epochs),
+            "train_time_s": state["train_time_s"], "wall_time_s": wall, "device": str(device),
+            "num_processes": world, "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
+        }, indent=1))
+    accelerator.wait_for_everyone()
+    return TrainResult(history=history, best_dir=output_dir / BEST, best_val_fmax=float(state["best_val_fmax"]),
+                       output_dir=output_dir, finished=finished, wall_time_s=wall,
+                       extra={"best_epoch": state["best_epoch"], "device": str(device), "num_processes": world})
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def _load_weights(ckpt: Path) -> dict:
+    return torch.load(ckpt / "model.pt", weights_only=True, map_location="cpu")
+
+
+def _result_from_disk(output_dir: Path, done: dict) -> TrainResult:
+    history = pd.read_csv(output_dir / HISTORY)
+    return TrainResult(history=history, best_dir=output_dir / BEST, best_val_fmax=float(done["best_val_fmax"]),
+                       output_dir=output_dir, finished=True, wall_time_s=float(done.get("wall_time_s", 0.0)),
+                       extra={k: v for k, v in done.items() if k != "run_key"})
+
+
+# --------------------------------------------------------------------------- CLI
+def preset_config(preset: str, **overrides) -> TrainConfig:
+    """The ``genepheno`` block of a preset as a TrainConfig (``overrides`` win)."""
+    from g2p import presets
+
+    return TrainConfig.from_dict({**presets.section(preset, "genepheno"), **overrides})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="curated dataset name (mpo or hpo)")
+    parser.add_argument("--preset", default="quick", help="smoke, quick or paper (default quick)")
+    parser.add_argument("--experiment", default="complete", help="run name under runs/<preset>/genepheno/<dataset>/")
+    parser.add_argument("--encoder", choices=["kmer", "cnn", "hf"], help="override the preset's encoder")
+    parser.add_argument("--hf-model", help="Hugging Face model name or local folder (with --encoder hf)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
+
+
+def main(args: argparse.Namespace) -> int:
+    from g2p import paths
+    from g2p.data.curate import load
+
+    overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model,
+                                   "epochs": args.epochs, "seed": args.seed}.items() if v is not None}
+    config = preset_config(args.preset, **overrides)
+    dataset = load(args.dataset)
+    out = paths.run_dir(args.preset, f"genepheno/{args.dataset}/{args.experiment}")
+    result = train(dataset, config, out, resume=not args.no_resume)
+    print(result.history.to_string(index=False))
+    print(f"best val Fmax {result.best_val_fmax:.4f} → {result.best_dir}")
+    return 0
