@@ -385,3 +385,20 @@ def load_trained(output_dir: Path, variant: str = "full", device: torch.device |
     from g2p.g2pdiff.pipeline import load_pipeline
 
     return load_pipeline(Path(output_dir) / variant / "pipeline", device)
+
+
+def config_from_preset(preset: str, **overrides: Any) -> DiffusionTrainConfig:
+    """``DiffusionTrainConfig`` from the preset's ``diffusion`` block (+ ``common.seed``); ``None`` overrides are ignored."""
+    from g2p import presets
+
+    data = presets.load(preset)
+    values = dict(data.get("diffusion") or {})
+    if "seed" in (data.get("common") or {}):
+        values.setdefault("seed", data["common"]["seed"])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return DiffusionTrainConfig.from_dict(values)
+
+
+def load_config(output_dir: Path) -> DiffusionTrainConfig:
+    """The configuration a finished ``train`` run saved in ``output_dir/config.json``."""
+    return DiffusionTrainConfig.from_dict(json.loads((Path(output_dir) / "config.json").read_text()))
