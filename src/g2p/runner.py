@@ -319,8 +319,8 @@ def run(
                     provenance.banner(preset, device, git, run_id),
                     meta, progress_bar=sys.stderr.isatty(),
                 )
-            except NotebookExecutionError as exc:
-                _log(f"{notebook.stem}: FAILED after {time.perf_counter() - start:.1f} s\n{exc}")
+            except NotebookExecutionError:
+                _log(f"{notebook.stem}: FAILED after {time.perf_counter() - start:.1f} s")
                 raise
             seconds = time.perf_counter() - start
             atomic.write_text(stamp_path(target), digest + "\n")
