@@ -262,12 +262,37 @@ def _to_tensor(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
-def _predict_proba(model: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1024) -> np.ndarray:
+def _inputs(x):
+    """Keep sparse inputs sparse (GO multi-hot is >99% zeros); dense ones become a float tensor."""
+    return sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else _to_tensor(x)
+
+
+def _batch(x, rows, device: torch.device) -> torch.Tensor:
+    """Rows of a dense tensor, or of a CSR matrix as a torch sparse COO tensor."""
+    if sp.issparse(x):
+        sub = x[np.asarray(rows)].tocoo()
+        index = torch.as_tensor(np.vstack([sub.row, sub.col]), dtype=torch.int64)
+        return torch.sparse_coo_tensor(index, torch.as_tensor(sub.data), sub.shape, check_invariants=False,
+                                       is_coalesced=True).to(device)
+    return x[torch.as_tensor(np.asarray(rows))].to(device)
+
+
+class SparseInputLinear(nn.Linear):
+    """``nn.Linear`` that also accepts a sparse COO batch (cost ∝ non-zeros, not vocabulary size)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_sparse:
+            return torch.sparse.mm(x, self.weight.t()) + self.bias
+        return super().forward(x)
+
+
+def _predict_proba(model: nn.Module, x, device: torch.device, batch: int = 1024) -> np.ndarray:
     model.eval()
     out = []
     with torch.no_grad():
-        for start in range(0, len(x), batch):
-            out.append(torch.sigmoid(model(x[start:start + batch].to(device))).cpu().numpy())
+        for start in range(0, x.shape[0], batch):
+            rows = np.arange(start, min(start + batch, x.shape[0]))
+            out.append(torch.sigmoid(model(_batch(x, rows, device))).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
 
@@ -285,7 +310,7 @@ def fit_multilabel(
     seed_everything(config.seed)
     device = try_gpu()
     model = model.to(device)
-    xt, yt, xv = _to_tensor(x_train), _to_tensor(y_train), _to_tensor(x_val)
+    xt, yt, xv = _inputs(x_train), _to_tensor(y_train), _inputs(x_val)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
     generator = torch.Generator().manual_seed(config.seed)
@@ -293,17 +318,17 @@ def fit_multilabel(
     history, stale = [], 0
     for epoch in range(config.epochs):
         model.train()
-        perm = torch.randperm(len(xt), generator=generator)
+        perm = torch.randperm(xt.shape[0], generator=generator).numpy()
         total = 0.0
-        for start in range(0, len(xt), config.batch_size):
+        for start in range(0, xt.shape[0], config.batch_size):
             rows = perm[start:start + config.batch_size]
             optimiser.zero_grad()
-            loss = loss_fn(model(xt[rows].to(device)), yt[rows].to(device))
+            loss = loss_fn(model(_batch(xt, rows, device)), yt[torch.as_tensor(rows)].to(device))
             loss.backward()
             optimiser.step()
             total += float(loss.detach()) * len(rows)
         val_fmax = metrics.fmax(y_val, _predict_proba(model, xv, device))[0] if len(y_val) else float("nan")
-        history.append({"epoch": epoch + 1, "train_loss": total / max(len(xt), 1), "val_fmax": val_fmax})
+        history.append({"epoch": epoch + 1, "train_loss": total / max(xt.shape[0], 1), "val_fmax": val_fmax})
         if not np.isnan(val_fmax) and val_fmax > best[0]:
             best = (val_fmax, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
             stale = 0
@@ -345,14 +370,14 @@ class KmerLogistic:
         x_train = self.vectorizer.fit_transform(self._sequences(dataset, "train"))
         x_val = self.vectorizer.transform(self._sequences(dataset, "val"))
         y_train = _labels(dataset, "train")
-        model = nn.Linear(x_train.shape[1], y_train.shape[1])
+        model = SparseInputLinear(x_train.shape[1], y_train.shape[1])
         self.model, self.history = fit_multilabel(model, x_train, y_train, x_val, _labels(dataset, "val"), self.config)
         return self
 
     def predict(self, dataset: CuratedLike, split: str) -> np.ndarray:
         if self.model is None:
             raise RuntimeError("call fit() first")
-        x = _to_tensor(self.vectorizer.transform(self._sequences(dataset, split)))
+        x = _inputs(self.vectorizer.transform(self._sequences(dataset, split)))
         return _predict_proba(self.model, x, torch.device("cpu"))
 
 
@@ -390,7 +415,7 @@ class DeepPhenoLike:
         x_train, x_val = self._features(dataset, "train"), self._features(dataset, "val")
         y_train = _labels(dataset, "train")
         model = nn.Sequential(
-            nn.Linear(x_train.shape[1], self.config.hidden), nn.ReLU(), nn.Dropout(self.config.dropout),
+            SparseInputLinear(x_train.shape[1], self.config.hidden), nn.ReLU(), nn.Dropout(self.config.dropout),
             nn.Linear(self.config.hidden, y_train.shape[1]),
         )
         self.model, self.history = fit_multilabel(model, x_train, y_train, x_val, _labels(dataset, "val"), self.config)
@@ -399,7 +424,7 @@ class DeepPhenoLike:
     def predict(self, dataset: CuratedLike, split: str) -> np.ndarray:
         if self.model is None:
             raise RuntimeError("call fit() first")
-        return _predict_proba(self.model, _to_tensor(self._features(dataset, split)), torch.device("cpu"))
+        return _predict_proba(self.model, _inputs(self._features(dataset, split)), torch.device("cpu"))
 
 
 def all_baselines(config: BaselineConfig | None = None, use_aligner: bool | None = None) -> list:
