@@ -273,3 +273,23 @@ def test_cli_arguments() -> None:
     assert args.datasets == ["mpo"] and args.max_genes == 50 and args.min_genes == 5 and not args.force
     assert not parser.parse_args([]).datasets  # main() then curates both
     assert curate_mod.main(parser.parse_args(["gwas"])) == 2
+
+
+def test_small_rules() -> None:
+    import pandas as pd
+
+    assert curate_mod.symbol_from_allele("Rb1<tm1Tyj>|Rb1<+>") == "Rb1"
+    assert curate_mod.symbol_from_allele("Tg(Kera-PITX2*A)AHjal") == ""
+    fasta = pd.DataFrame(
+        {
+            "accession": ["P2", "P1", "P3", "P4"],
+            "symbol": ["Abc", "Abc", "Xyz", ""],
+            "sequence": ["MKV", "MKVL", "MA", "MAAAAA"],
+        }
+    )
+    picked = curate_mod.pick_proteins(fasta).set_index("symbol")["accession"].to_dict()
+    assert picked == {"Abc": "P1", "Xyz": "P3"}  # longest wins; no-symbol records ignored
+    fasta.loc[1, "sequence"] = "MKV"  # a tie -> smallest accession
+    assert curate_mod.pick_proteins(fasta).set_index("symbol").loc["Abc", "accession"] == "P1"
+    frequency = pd.Series(["HP:0040285", "0/7", "-", "3/7", "HP:0040281", "10/12"])
+    assert curate_mod._excluded_frequency(frequency).tolist() == [True, True, False, False, False, False]
