@@ -8,7 +8,10 @@ genes — the same thing ``MultilabelStratifiedShuffleSplit`` does for two folds
 The algorithm's cost grows with (genes × terms × rounds), so for large matrices the stratification
 runs on a reduced label matrix: the ``max_labels`` rarest terms (the rare terms are the ones a
 random split would leave without a train or test positive; frequent terms are balanced by chance).
-The choice is recorded in the datasheet.
+The choice is recorded in the datasheet. Measured on the full MPO (8,399 genes × 4,036 terms, a
+shared 2-core machine): all terms 125 s; the 1,000 rarest 15 s, with a per-term test-fraction
+deviation |n_test/n − 0.1| of 0.029 (all terms) vs 0.029 (1,000 rarest) on average and 0.038 vs
+0.037 in the 11–30 bin; the 500 rarest 4 s but 0.041 in the 11–30 bin.
 
 Afterwards every term must have at least one positive in train: any term without one gets the
 val/test gene with the fewest labels that carries it moved into train (a move only adds train
