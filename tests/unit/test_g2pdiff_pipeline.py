@@ -144,3 +144,20 @@ def test_config_rejects_unknown_fields():
         DiffusionTrainConfig.from_dict({"bogus": 1})
     with pytest.raises(ValueError, match="multiple of 8"):
         DiffusionTrainConfig(image_size=30)
+
+
+def test_generate_command(tiny_pipe, tmp_path, capsys):
+    import argparse
+
+    from g2p.g2pdiff import pipeline
+
+    save_pipeline(tiny_pipe, tmp_path / "model")
+    parser = argparse.ArgumentParser()
+    pipeline.add_arguments(parser)
+    args = parser.parse_args(["--model", str(tmp_path / "model"), "--barcode", "ACGTACGTAC", "--lat", "10",
+                              "--lon", "20", "--out", str(tmp_path / "out"), "--num-images", "2", "--steps", "2"])
+    assert pipeline.main(args) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["barcode000_sample00.png", "barcode000_sample01.png"]
+    bad = parser.parse_args(["--model", str(tmp_path / "model"), "--barcode", "ACGU", "--out", str(tmp_path / "x")])
+    assert pipeline.main(bad) == 2
+    assert "barcode 0: letters outside ACGTN: 'U'" in capsys.readouterr().err

@@ -178,13 +178,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import sys
+
+    try:
+        return _generate(args)
+    except ValueError as exc:  # bad barcode / coordinates: a message, not a traceback
+        print(f"g2p generate: {exc}", file=sys.stderr)
+        return 2
+
+
+def _generate(args: argparse.Namespace) -> int:
     from g2p.device import try_gpu
 
+    if not (Path(args.model) / "model_index.json").is_file():
+        raise ValueError(f"{args.model}: not a saved pipeline (no model_index.json)")
+    validate_barcodes(args.barcode)
     n = len(args.barcode)
     lat = args.lat[0] if args.lat and len(args.lat) == 1 else args.lat
     lon = args.lon[0] if args.lon and len(args.lon) == 1 else args.lon
     if (lat is None) != (lon is None):
         raise ValueError("give both --lat and --lon, or neither")
+    validate_coordinates(*(np.broadcast_to(np.asarray(v if v is not None else np.nan, dtype=float), (n,))
+                           for v in (lat, lon)))
     device = try_gpu()
     pipe = load_pipeline(args.model, device)
     images = pipe(
