@@ -37,6 +37,8 @@ def test_antonym_pairs_match(a: str, b: str, rule: str) -> None:
         ("decreased Ly6C high monocyte number", "decreased Ly6C low monocyte number"),  # a population name
         ("hypertonia", "hypertrophy"),  # same prefix, different rest
         ("hyper", "hypo"),  # a bare prefix is not a word built on it
+        ("Macroscopic hematuria", "Microscopic hematuria"),  # observation scale, not size
+        ("Hyperintensity of cerebral white matter on MRI", "Hypointensity of cerebral white matter on MRI"),
     ],
 )
 def test_non_antonyms_do_not_match(a: str, b: str) -> None:

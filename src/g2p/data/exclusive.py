@@ -12,7 +12,12 @@ hypotonia vs hypertonia). The paper mined them with an LLM; here a pair is exclu
    a structure or population — "abnormal *large* intestine morphology" vs "abnormal *small*
    intestine morphology", "*Ly6C high* monocyte number" vs "*Ly6C low* monocyte number" — which
    are different, compatible phenotypes. ``prefix`` antonyms may sit anywhere ("thymus
-   *hyper*plasia" / "thymus *hypo*plasia").
+   *hyper*plasia" / "thymus *hypo*plasia") unless the rest of the word is listed in
+   :data:`PREFIX_EXCEPTIONS` (an observation scale such as *macro*/*micro*scopic).
+
+The rules are ontology-level: at the GENE level both members of a pair can be annotated, because
+one gene pools several genotypes, sexes and backgrounds (MPO) or several diseases (HPO); notebook 01
+counts how often that happens.
 
 Every mined pair records the rule that matched, so the table in ``exclusive_pairs.tsv`` can be
 reviewed line by line. The matcher works on normalised names: lower case, split on white space.
@@ -72,6 +77,11 @@ RULES: tuple[AntonymRule, ...] = (
 #: Words after which a ``word`` antonym still states the phenotype's direction.
 QUALIFIERS = frozenset({"abnormally"})
 
+#: Word endings after a ``prefix`` antonym that name an observation scale or signal, not a size or
+#: amount: macro/microscopic hematuria, macro/microvesicular steatosis, hyper/hypointense MRI lesions
+#: can all be seen together.
+PREFIX_EXCEPTIONS = frozenset({"scopic", "vesicular", "intensity", "intense"})
+
 #: Anatomical names that contain an antonym word: "small intestine" is an organ, not a size.
 ANATOMICAL_PHRASES = frozenset({("large", "intestine"), ("small", "intestine"), ("large", "intestinal"), ("small", "intestinal")})
 
@@ -102,6 +112,8 @@ def _signatures(name: str, rules: Iterable[AntonymRule]) -> list[tuple[str, int,
                     if not word.startswith(token) or len(word) == len(token) or word.startswith(other):
                         continue
                     rest = word[len(token) :]
+                    if rest in PREFIX_EXCEPTIONS:
+                        continue
                 key = tuple(words[:position]) + (f"<{rule.name}>{rest}",) + tuple(words[position + 1 :])
                 found.append((rule.name, side, key))
     return found
