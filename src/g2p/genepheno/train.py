@@ -406,3 +406,48 @@ def main(args: argparse.Namespace) -> int:
     print(result.history.to_string(index=False))
     print(f"best val Fmax {result.best_val_fmax:.4f} → {result.best_dir}")
     return 0
+
+
+# --------------------------------------------------------------------------- notebook helpers
+def notebook_config(preset: str, encoder: str | None = None, lambda1: float | None = None,
+                    lambda2: float | None = None, tau: float | None = None, seed: int | None = None) -> TrainConfig:
+    """The preset's ``genepheno`` block with the notebook's parameters on top (``None`` keeps the preset
+    value) — the same mapping notebook 03 uses, so both notebooks address the same ``complete`` run."""
+    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau, "seed": seed}
+    return preset_config(preset, **{k: v for k, v in named.items() if v is not None})
+
+
+def complete_run_dir(preset: str, dataset_name: str) -> Path:
+    from g2p import paths
+
+    return paths.run_dir(preset, f"genepheno/{dataset_name}/complete")
+
+
+def train_datasets(names: list[str], preset: str, config: TrainConfig) -> dict[str, TrainResult]:
+    """Train (or reuse) the complete model on each curated dataset into ``complete_run_dir``."""
+    from g2p.data.curate import load
+
+    results = {}
+    for name in names:
+        results[name] = train(load(name), config, complete_run_dir(preset, name))
+        if not results[name].finished:
+            raise RuntimeError(f"training on {name} stopped before finishing")
+    return results
+
+
+def summary_table(results: dict[str, TrainResult]) -> pd.DataFrame:
+    """One row per dataset: best val Fmax and epoch, epochs run, training time, throughput."""
+    rows = []
+    for name, result in results.items():
+        history = result.history
+        best = history.loc[history["val_fmax"].idxmax()]
+        rows.append({
+            "dataset": name,
+            "best_val_fmax": result.best_val_fmax,
+            "best_epoch": int(best["epoch"]),
+            "epochs_run": len(history),
+            "train_time_s": float(history["epoch_seconds"].sum()),
+            "wall_time_s": float(result.extra.get("wall_time_s", result.wall_time_s)),
+            "train_genes_per_s": float(history["train_genes_per_s"].median()),
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,52 @@
+"""Notebook 02 through the smoke preset: a finished complete run per dataset, real numbers glued."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from g2p import figures, presets
+from g2p.data import curate
+from g2p.genepheno import train
+from g2p.runner import read_glued
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOK = "02_train_genepheno"
+
+
+@pytest.fixture(scope="module")
+def glued(smoke_run):
+    return read_glued(smoke_run / f"{NOTEBOOK}.ipynb")
+
+
+@pytest.fixture(scope="module")
+def datasets():
+    return presets.notebook_parameters("smoke", NOTEBOOK)["datasets"]
+
+
+def _key(name: str) -> str:
+    return curate.load(name).datasheet.get("dataset", name)
+
+
+def test_val_fmax_and_time_are_glued_per_dataset(glued, datasets):
+    for name in datasets:
+        key = _key(name)
+        fmax = glued[f"{key}_best_val_fmax"]
+        assert isinstance(fmax, float) and 0 < fmax <= 1
+        assert glued[f"{key}_train_wall_s"] > 0 and glued[f"{key}_train_genes_per_s"] > 0
+        assert glued[f"{key}_best_epoch"] >= 1
+
+
+def test_glued_fmax_matches_the_finished_run(glued, datasets):
+    for name in datasets:
+        run = train.complete_run_dir("smoke", name)
+        done = json.loads((run / "result.json").read_text())
+        assert done["best_val_fmax"] == pytest.approx(glued[f"{_key(name)}_best_val_fmax"])
+        assert (run / "best" / "model.safetensors").exists() and (run / "best" / "terms.tsv").exists()
+
+
+def test_training_curves_figure_was_written_by_this_notebook(smoke_run):
+    entry = figures.load_manifest().get("02_training_curves.png")
+    assert entry is not None and entry["notebook"].startswith(NOTEBOOK) and entry["preset"] == "smoke"
