@@ -32,7 +32,8 @@ def plot_training_curves(histories: Mapping[str, pd.DataFrame] | pd.DataFrame) -
     fig, (ax_loss, ax_fmax) = plt.subplots(1, 2, figsize=(10, 3.8))
     loss = data[data["series"].isin(["train_total", "train_mlc"])]
     sns.lineplot(loss, x="epoch", y="value", hue="run", style="series", marker="o", ax=ax_loss)
-    ax_loss.set(title="training loss", ylabel="loss per gene", xlabel="epoch")
+    # log scale: the loss is summed over a gene's terms, so datasets with more terms sit far higher
+    ax_loss.set(title="training loss", ylabel="loss per gene (log scale)", xlabel="epoch", yscale="log")
     fmax = data[data["series"] == "val_fmax"]
     sns.lineplot(fmax, x="epoch", y="value", hue="run", marker="o", ax=ax_fmax)
     for run, group in fmax.groupby("run", sort=False):
