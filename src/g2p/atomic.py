@@ -25,6 +25,12 @@ def write_text(target: Path, text: str) -> Path:
     return write_bytes(target, text.encode("utf-8"))
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def open_for_write(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it replaces ``target`` only if the block succeeds."""
@@ -35,6 +41,9 @@ def open_for_write(target: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        if tmp.exists():
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -48,6 +57,7 @@ def directory(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)

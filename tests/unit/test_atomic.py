@@ -40,3 +40,18 @@ def test_directory_is_replaced_only_on_success(tmp_path: Path) -> None:
     with atomic.directory(target) as tmp:
         (tmp / "c.tsv").write_text("3")
     assert sorted(p.name for p in target.iterdir()) == ["c.tsv"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        target = atomic.write_text(tmp_path / "fig.png", "x")
+        with atomic.directory(tmp_path / "d") as tmp:
+            (tmp / "a").write_text("1")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
