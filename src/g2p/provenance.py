@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -20,6 +19,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from packaging.requirements import Requirement
 
 from g2p import atomic, paths
 
@@ -112,8 +113,8 @@ def pinned_requirements() -> list[str]:
         return []
     names = []
     for req in requires:
-        name = re.split(r"[\s;=<>!~\[]", req, maxsplit=1)[0]
-        if name and name not in names:
+        name = Requirement(req).name
+        if name not in names:
             names.append(name)
     return names
 
