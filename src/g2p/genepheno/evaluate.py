@@ -35,6 +35,7 @@ import pandas as pd
 from g2p import atomic, paths, presets
 from g2p.genepheno import baselines as baselines_mod
 from g2p.genepheno import metrics
+from g2p.genepheno.train import dataset_fingerprint
 
 NOTEBOOK = "03_evaluate"
 RESULTS_FILE = "results.csv"
@@ -101,18 +102,6 @@ def _base_name(dataset, fallback: str) -> str:
     return str(sheet.get("dataset") or fallback)
 
 
-def _fingerprint(dataset) -> str:
-    """Hash of gene ids, split, term ids and labels — what every method is trained and tested on."""
-    h = hashlib.sha256()
-    for col in ("gene_id", "split"):
-        h.update("\n".join(map(str, dataset.genes[col])).encode())
-    h.update("\n".join(map(str, dataset.terms["term_id"])).encode())
-    labels = dataset.labels.tocsr()
-    h.update(labels.indptr.tobytes())
-    h.update(labels.indices.tobytes())
-    return h.hexdigest()[:16]
-
-
 # ------------------------------------------------------------------------------ one method
 @dataclass
 class MethodScores:
@@ -176,7 +165,7 @@ def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
 
 def run_baseline(dataset, baseline, cache_dir: Path | None = None) -> MethodScores:
     """Fit one baseline on train (val for early stopping) and score test; cached by data + settings."""
-    key_payload = json.dumps({"data": _fingerprint(dataset), "name": baseline.name,
+    key_payload = json.dumps({"data": dataset_fingerprint(dataset), "name": baseline.name,
                               "config": asdict(baseline.config)}, sort_keys=True)
     key = hashlib.sha256(key_payload.encode()).hexdigest()[:16]
     cache = cache_dir / f"{baseline.name}.npz" if cache_dir is not None else None
