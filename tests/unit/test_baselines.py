@@ -7,43 +7,20 @@ the label-frequency baseline on the held-out genes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from g2p.data.curate import CuratedDataset
 from g2p.genepheno import baselines, metrics
 
 AMINO = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
 
 
-@dataclass
-class ToyDataset:
-    """Duck-typed stand-in for ``g2p.data.curate.CuratedDataset``."""
-
-    name: str
-    genes: pd.DataFrame
-    terms: pd.DataFrame
-    labels: sp.csr_matrix
-    concepts: pd.DataFrame
-    concept_labels: sp.csr_matrix
-    go_inputs: list[list[str]]
-    exclusive_pairs: pd.DataFrame
-    datasheet: dict = field(default_factory=dict)
-
-    def split_index(self, split: str) -> np.ndarray:
-        return np.flatnonzero(self.genes["split"].to_numpy() == split)
-
-    def exclusive_index(self) -> np.ndarray:
-        col = {t: i for i, t in enumerate(self.terms["term_id"])}
-        return np.array([[col[a], col[b]] for a, b in zip(self.exclusive_pairs["term_a"],
-                                                         self.exclusive_pairs["term_b"])]).reshape(-1, 2)
-
-
 def toy_dataset(n_families: int = 6, per_family: int = 20, n_terms: int = 16, length: int = 160,
-                mutation: float = 0.15, seed: int = 0, name: str = "toy") -> ToyDataset:
+                mutation: float = 0.15, seed: int = 0, name: str = "toy") -> CuratedDataset:
     rng = np.random.default_rng(seed)
     n = n_families * per_family
     family = np.repeat(np.arange(n_families), per_family)
@@ -81,7 +58,7 @@ def toy_dataset(n_families: int = 6, per_family: int = 20, n_terms: int = 16, le
     pairs = pd.DataFrame({"term_a": [terms.term_id[1], terms.term_id[2]], "name_a": ["a", "b"],
                           "term_b": [terms.term_id[3], terms.term_id[4]], "name_b": ["c", "d"],
                           "parent": ["MP:0000001"] * 2, "rule": ["test"] * 2})
-    return ToyDataset(name, genes, terms, sp.csr_matrix(y.astype(np.int8)), concepts, concept_labels,
+    return CuratedDataset(name, genes, terms, sp.csr_matrix(y.astype(np.int8)), concepts, concept_labels,
                       go_inputs, pairs)
 
 
