@@ -137,12 +137,14 @@ def test_two_cpu_processes(tmp_path):
     """Two CPU processes (torchrun + Accelerate, gloo) train one model and agree on every decision."""
     script = tmp_path / "job.py"
     script.write_text(textwrap.dedent(f"""
-        import sys, json
+        import json, os, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_genepheno_train import toy_dataset, small_config
         from g2p.genepheno.train import train
         r = train(toy_dataset(), small_config(epochs=2), {str(tmp_path / "run")!r})
-        print("RESULT", json.dumps({{"n": r.extra["num_processes"], "fmax": r.best_val_fmax}}))
+        # one file per rank: two processes printing to one pipe can interleave their lines
+        out = {str(tmp_path)!r} + "/result_" + os.environ["RANK"] + ".json"
+        open(out, "w").write(json.dumps({{"n": r.extra["num_processes"], "fmax": r.best_val_fmax}}))
     """))
     # torchrun sets WORLD_SIZE/RANK; Accelerator sees no GPU and runs MULTI_CPU over gloo.
     import socket
@@ -155,7 +157,7 @@ def test_two_cpu_processes(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
-    results = [json.loads(line.split(" ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    results = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("result_*.json"))]
     assert len(results) == 2 and all(r["n"] == 2 for r in results)
     assert results[0]["fmax"] == results[1]["fmax"] and 0 < results[0]["fmax"] <= 1
     saved = json.loads((tmp_path / "run" / "result.json").read_text())
