@@ -65,7 +65,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import pickle
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -76,7 +75,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from g2p import atomic, paths
+from g2p import atomic, paths, pickle_cache
 from g2p.data import exclusive as exclusive_mod
 from g2p.data import split as split_mod
 from g2p.data.errors import DataFormatError
@@ -459,27 +458,13 @@ def _cached_annotations(
     costs ~10 s, which would dominate smoke runs and subset curations)."""
     key = _key(dataset, checksums, {"stage": "annotations"})[:16]
     cache_file = paths.cache / f"annotations_{dataset}_{key}.pickle"
-    if cache_file.exists():
-        try:
-            with open(cache_file, "rb") as fh:
-                cached = pickle.load(fh)
-            if isinstance(cached, Annotations):
-                return cached
-        except (pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # rebuilt below
     build = mpo_annotations if dataset == "mpo" else hpo_annotations
-    annotations = build(phenotype, inputs)
-    atomic.write_bytes(cache_file, pickle.dumps(annotations, protocol=pickle.HIGHEST_PROTOCOL))
-    return annotations
+    return pickle_cache.load_or_build(cache_file, Annotations, lambda: build(phenotype, inputs))
 
 
 def clear_cache() -> int:
     """Delete cached annotation tables (the ontology pickles have :func:`g2p.data.ontology.clear_cache`)."""
-    removed = 0
-    for file in paths.cache.glob("annotations_*.pickle"):
-        file.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    return pickle_cache.clear("annotations_")
 
 
 def _key(dataset: str, checksums: dict[str, str], params: dict) -> str:

@@ -17,13 +17,12 @@ pickle under ``data/cache/`` keyed by the file's sha256, the relations and this 
 from __future__ import annotations
 
 import hashlib
-import pickle
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import networkx as nx
 
-from g2p import atomic, paths
+from g2p import paths, pickle_cache
 
 #: Bump when the pickled structure changes so stale caches are ignored.
 CACHE_VERSION = 1
@@ -228,25 +227,16 @@ def load_ontology(source: str, *, use_cache: bool = True) -> Ontology:
     relations = RELATIONS[source]
     key = hashlib.sha256(f"{file_sha256(path)}|{','.join(relations)}|v{CACHE_VERSION}".encode()).hexdigest()[:16]
     cache_file = paths.cache / f"ontology_{source}_{key}.pickle"
-    if use_cache and cache_file.exists():
-        try:
-            with open(cache_file, "rb") as fh:
-                cached = pickle.load(fh)
-            if isinstance(cached, Ontology):
-                return cached
-        except (pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # a corrupt or stale cache is simply rebuilt
-    graph = readers.read_obo(path)
-    ontology = Ontology(graph, relations, roots=default_roots(source, graph))
-    ontology.depths  # computed once, stored in the pickle
-    atomic.write_bytes(cache_file, pickle.dumps(ontology, protocol=pickle.HIGHEST_PROTOCOL))
-    return ontology
+
+    def build() -> Ontology:
+        graph = readers.read_obo(path)
+        ontology = Ontology(graph, relations, roots=default_roots(source, graph))
+        ontology.depths  # computed once, stored in the pickle
+        return ontology
+
+    return pickle_cache.load_or_build(cache_file, Ontology, build, use_cache=use_cache)
 
 
 def clear_cache() -> int:
     """Delete every cached ontology pickle; returns how many were removed."""
-    removed = 0
-    for file in paths.cache.glob("ontology_*.pickle"):
-        file.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    return pickle_cache.clear("ontology_")
