@@ -2,16 +2,26 @@
 
 Every output of the project goes through these helpers so that an interrupted run never leaves a
 half-written file where a later stage would read it.
+
+Temporary names are ``.<target name>.tmp-<pid>-<random>``. A process killed outright (SIGKILL,
+power loss) cannot remove its temporaries, so each write first sweeps the ones beside its target
+whose process no longer exists (:func:`sweep_stale`): a rerun leaves no stray files behind.
+
+Folders written with :func:`directory` get a ``SHA256SUMS`` of their files before they are put in
+place (:mod:`g2p.checksums`), so a reader can check a folder before trusting it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+_TEMP = re.compile(r"^tmp-(\d+)-[A-Za-z0-9_]+$|^old-(\d+)$")
 
 
 def write_bytes(target: Path, data: bytes) -> Path:
@@ -31,12 +41,53 @@ def _umask() -> int:
     return current
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def temp_prefix(target: Path) -> str:
+    """The prefix of this process's temporaries for ``target`` (``mkstemp``/``mkdtemp`` add the rest)."""
+    return f".{Path(target).name}.tmp-{os.getpid()}-"
+
+
+def sweep_stale(target: Path) -> list[Path]:
+    """Remove temporaries of ``target`` left by processes that no longer exist; returns what went."""
+    target = Path(target)
+    prefix = f".{target.name}."
+    removed = []
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        match = _TEMP.match(entry.name[len(prefix):])
+        if match is None or _alive(int(match.group(1) or match.group(2))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
 @contextlib.contextmanager
 def open_for_write(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it replaces ``target`` only if the block succeeds."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    sweep_stale(target)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix(target), suffix="")
     os.close(fd)
     tmp = Path(name)
     try:
@@ -50,21 +101,37 @@ def open_for_write(target: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def directory(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; on success it replaces ``target`` whole."""
+def temporary_directory(target: Path) -> Iterator[Path]:
+    """A scratch folder beside ``target`` (same file system), removed afterwards; swept if orphaned."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    sweep_stale(target)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=temp_prefix(target), suffix=""))
     try:
         yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def directory(target: Path, *, checksums: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success it replaces ``target`` whole.
+
+    With ``checksums`` (the default) a ``SHA256SUMS`` of every file is written into the folder first.
+    """
+    from g2p import checksums as checksums_mod
+
+    target = Path(target)
+    with temporary_directory(target) as tmp:
+        yield tmp
+        if checksums:
+            checksums_mod.write_manifest(tmp)
         os.chmod(tmp, 0o777 & ~_umask())
         if target.exists():
-            old = target.with_name(f".{target.name}.old")
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

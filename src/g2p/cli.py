@@ -1,8 +1,17 @@
-"""``python -m g2p <command>``: one argparse subcommand per module.
+"""``python -m g2p <command>``: one argparse subcommand per module, and the one place errors are printed.
 
 Each command module exposes ``add_arguments(parser)`` and ``main(args) -> int``. Only the chosen
 command's module is imported, so ``--help`` is fast and a command whose module is missing or broken
 is reported in one clear line instead of a traceback.
+
+Errors: every exception a command raises ends here. An expected one (:class:`g2p.errors.G2PError`,
+a missing or unreadable file, a bad command line) is printed as one line,
+``error: <file>[, line N][, field 'F']: <what> (<what to do>)``, with exit status 1 (2 for a bad
+command line). Anything else is a bug: one line saying so, exit status 1. ``--debug`` (anywhere on
+the command line) or ``G2P_DEBUG=1`` re-raises instead, with the full traceback.
+
+The argument types below (:func:`positive_int`, :func:`finite_float` …) let commands reject
+out-of-range values while parsing, with the option named.
 """
 
 from __future__ import annotations
@@ -10,10 +19,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import NoReturn
+
+from g2p.errors import G2PError, UsageError
+
+DEBUG_ENV = "G2P_DEBUG"
 
 
 @dataclass(frozen=True)
@@ -26,7 +42,7 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "run": Command("g2p.runner", "execute the notebooks of a preset with papermill"),
-    "book": Command("g2p.runner", "build the Jupyter Book from the executed notebooks",
+    "book": Command("g2p.runner", "build the Jupyter Book from a preset's executed notebooks",
                     add_arguments="add_book_arguments", main="book_main"),
     "curate": Command("g2p.data.curate", "build a curated dataset (mpo or hpo)"),
     "train": Command("g2p.genepheno.train", "train a GenePheno model"),
@@ -36,8 +52,67 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-class CommandUnavailable(RuntimeError):
-    pass
+class CommandUnavailable(G2PError):
+    exit_code = 2
+
+
+# --------------------------------------------------------------------------------------- arg types
+def _number(text: str, kind: type) -> float | int:
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer ≥ 1."""
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer ≥ 0 (seeds)."""
+    value = int(_number(text, int))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """A finite number (no nan, no inf)."""
+    value = float(_number(text, float))
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
+    return value
+
+
+def plain_name(text: str) -> str:
+    """A run or dataset name: no ``/`` and no ``..`` (it becomes a folder name under runs/ or data/)."""
+    from g2p import paths
+
+    try:
+        return paths._checked_name(text, "name")
+    except G2PError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a plain name (letters, digits, '.', '_', '+', '-'; no '/' or '..')"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------- parser
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad command line raises :class:`UsageError` (printed as one line by ``main``)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
 
 
 def is_available(command: Command) -> bool:
@@ -55,13 +130,12 @@ def load(name: str) -> ModuleType:
     except ImportError as exc:
         raise CommandUnavailable(
             f"command {name!r} is not available: module {command.module} cannot be imported "
-            f"({type(exc).__name__}: {exc})"
+            f"({type(exc).__name__}: {exc})",
+            hint="reinstall with `make install`",
         ) from exc
     for attr in (command.add_arguments, command.main):
         if not callable(getattr(module, attr, None)):
-            raise CommandUnavailable(
-                f"command {name!r} is not available: {command.module} has no {attr}()"
-            )
+            raise CommandUnavailable(f"command {name!r} is not available: {command.module} has no {attr}()")
     return module
 
 
@@ -71,17 +145,24 @@ def _help(command: Command) -> str:
     return f"{command.help} [not available: {command.module} not found]"
 
 
+def _add_debug(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help=f"show the full traceback of an error (or set {DEBUG_ENV}=1)")
+
+
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``chosen``'s module is imported to add its arguments."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="g2p",
         description="Genotype-to-phenotype companion: GenePheno and G2PDiffusion.",
         epilog="`python -m g2p COMMAND --help` shows a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    _add_debug(parser, False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=ArgumentParser)
     for name, command in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=_help(command), description=command.help)
+        _add_debug(sub_parser, argparse.SUPPRESS)  # the top-level value stands unless given here
         if name == chosen:
             module = load(name)
             getattr(module, command.add_arguments)(sub_parser)
@@ -96,16 +177,45 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------------------- errors
+def describe(exc: BaseException) -> tuple[str, int]:
+    """One line for ``exc`` and the exit status."""
+    if isinstance(exc, G2PError):
+        return f"error: {exc}", exc.exit_code
+    if isinstance(exc, OSError) and getattr(exc, "filename", None):
+        reason = exc.strerror or type(exc).__name__
+        return f"error: {exc.filename}: {reason.lower() if reason[:1].isupper() and reason[1:2].islower() else reason}", 1
+    if isinstance(exc, MemoryError):
+        return "error: out of memory (try a smaller preset, e.g. --preset smoke)", 1
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return (f"error: internal error, {type(exc).__name__}: {first_line} "
+            f"(a bug: rerun with --debug and report the traceback)"), 1
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    chosen = _chosen_command(argv)
+    debug = _debug_requested(argv)
     try:
-        parser = build_parser(chosen)
-    except CommandUnavailable as exc:
-        print(f"g2p: {exc}", file=sys.stderr)
-        return 2
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    return int(args.handler(args) or 0)
+        parser = build_parser(_chosen_command(argv))
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit:
+        raise  # --help, --version
+    except Exception as exc:  # noqa: BLE001 - the CLI boundary: one line, no traceback
+        if debug:
+            raise
+        line, code = describe(exc)
+        print(line, file=sys.stderr)
+        return code

@@ -1,7 +1,8 @@
 """Save every figure through one helper so the book can say which run made it.
 
-``save(fig, name)`` writes ``figures/<name>.png`` atomically and records in
-``figures/manifest.json`` the notebook, preset and run id that produced it. The runner sets
+``save(fig, name)`` writes ``figures/<preset>/<name>.png`` atomically and records in
+``figures/<preset>/manifest.json`` the notebook, preset and run id that produced it (one folder per
+preset, so a smoke run never replaces the quick book's figures). The runner sets
 ``G2P_NOTEBOOK``, ``G2P_PRESET`` and ``G2P_RUN_ID`` for each executed notebook; interactive use
 records ``interactive``.
 """
@@ -28,8 +29,8 @@ def run_context() -> dict[str, str]:
     }
 
 
-def load_manifest(folder: Path | None = None) -> dict[str, Any]:
-    path = (folder or paths.figures) / MANIFEST
+def load_manifest(folder: Path | None = None, *, preset: str | None = None) -> dict[str, Any]:
+    path = (folder or paths.figures_dir(preset)) / MANIFEST
     if not path.exists():
         return {}
     return json.loads(path.read_text())
@@ -40,7 +41,7 @@ def save(fig: Any, name: str, *, folder: Path | None = None, dpi: int = 150, **k
 
     Returns the written path. The manifest entry carries the notebook, preset, run id and time.
     """
-    folder = folder or paths.figures
+    folder = folder or paths.figures_dir()
     if hasattr(fig, "figure") and not hasattr(fig, "savefig"):
         fig = fig.figure  # seaborn FacetGrid / Axes
     buf = io.BytesIO()

@@ -1,14 +1,31 @@
 """Every path the project uses, derived from the repository root (showyourwork's ``paths``).
 
 Nothing in ``g2p`` builds a path relative to the current working directory: notebooks run from
-papermill's temporary folders, tests from anywhere.  Override the root with ``$G2P_ROOT`` (for an
-installed, non-editable package) and the data mirror with ``$G2P_DATA_MIRROR``.
+papermill's temporary folders, tests from anywhere.
+
+Two roots:
+
+* ``root`` — the source tree (``notebooks/``, ``params/``, ``book/``, ``src/``); ``$G2P_ROOT``
+  overrides it for an installed, non-editable package;
+* ``output_root`` — where runs write what they produce: curated datasets (``data/processed``),
+  ``runs/``, ``figures/``, ``build/`` (executed notebooks, provenance) and the book (``_build/``).
+  It is ``root`` unless ``$G2P_OUTPUT_ROOT`` says otherwise; the test suite points it at a temporary
+  folder so that ``make test`` never touches the reader's book.
+
+Downloads (``data/raw``) and the content-addressed caches (``data/cache``: parsed ontologies, file
+digests) stay under ``root``: they are keyed by content, so every output root can share them.
+
+Executed notebooks, provenance and figures are kept per preset (``build/<preset>/executed``,
+``build/<preset>/provenance.md``, ``figures/<preset>/``), so a smoke run never replaces a quick one.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
+
+OUTPUT_ROOT_ENV = "G2P_OUTPUT_ROOT"
 
 
 def _find_root() -> Path:
@@ -23,19 +40,37 @@ def _find_root() -> Path:
 
 
 root: Path = _find_root()
+output_root: Path = Path(os.environ.get(OUTPUT_ROOT_ENV) or root).resolve()
+
+# source tree
 src: Path = root / "src" / "g2p"
 notebooks: Path = root / "notebooks"
 params: Path = root / "params"
 book: Path = root / "book"
-figures: Path = root / "figures"
-data: Path = root / "data"
-raw: Path = data / "raw"
-processed: Path = data / "processed"
-cache: Path = data / "cache"
-runs: Path = root / "runs"
-executed: Path = root / "build" / "executed"
-book_html: Path = root / "_build" / "html"
 benchmarks: Path = root / "benchmarks"
+# shared, content-addressed
+raw: Path = root / "data" / "raw"
+cache: Path = root / "data" / "cache"
+# outputs
+data: Path = output_root / "data"
+processed: Path = data / "processed"
+runs: Path = output_root / "runs"
+figures: Path = output_root / "figures"
+build: Path = output_root / "build"
+book_html: Path = output_root / "_build" / "html"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def _checked_name(value: str, what: str) -> str:
+    from g2p.errors import InputError
+
+    if not isinstance(value, str) or not _NAME.match(value) or value in (".", ".."):
+        raise InputError(
+            f"{what} {value!r} is not a plain name",
+            field=what, hint="use letters, digits, '.', '_', '+' or '-' (no '/' and no '..')",
+        )
+    return value
 
 
 def shared_mirror() -> Path:
@@ -44,8 +79,33 @@ def shared_mirror() -> Path:
 
 
 def processed_dataset(name: str) -> Path:
-    return processed / name
+    return processed / _checked_name(name, "dataset")
+
+
+def build_dir(preset: str) -> Path:
+    """``build/<preset>/``: the executed notebooks and the provenance of one preset."""
+    return build / _checked_name(preset, "preset")
+
+
+def executed_dir(preset: str) -> Path:
+    return build_dir(preset) / "executed"
+
+
+def figures_dir(preset: str | None = None) -> Path:
+    """``figures/<preset>/``; the preset defaults to ``$G2P_PRESET`` (set by the runner), else
+    ``interactive``."""
+    return figures / _checked_name(preset or os.environ.get("G2P_PRESET") or "interactive", "preset")
 
 
 def run_dir(preset: str, experiment: str) -> Path:
-    return runs / preset / experiment
+    """``runs/<preset>/<experiment>``; ``experiment`` may have ``/`` levels but never leaves ``runs/``."""
+    from g2p.errors import InputError
+
+    _checked_name(preset, "preset")
+    parts = PurePosixPath(str(experiment).replace("\\", "/")).parts
+    if not parts or str(experiment).startswith("/") or any(not _NAME.match(p) or p in (".", "..") for p in parts):
+        raise InputError(
+            f"run name {experiment!r} would leave runs/{preset}/",
+            field="experiment", hint="use plain names such as 'complete' or 'genepheno/mpo/complete'",
+        )
+    return runs / preset / Path(*parts)

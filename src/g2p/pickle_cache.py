@@ -23,8 +23,8 @@ def load_or_build(cache_file: Path, expected: type[T], build: Callable[[], T], *
                 cached = pickle.load(fh)
             if isinstance(cached, expected):
                 return cached
-        except (pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # a corrupt or stale cache is simply rebuilt
+        except Exception:  # noqa: BLE001 - any unreadable cache (truncated, stale class, bad bytes) is rebuilt
+            pass
     value = build()
     atomic.write_bytes(cache_file, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     return value

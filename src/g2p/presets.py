@@ -1,36 +1,326 @@
-"""Presets: ``params/{smoke,quick,paper}.yaml`` → the parameters each notebook receives.
+"""Presets: ``params/{smoke,quick,paper}.yaml`` → the parameters each notebook receives, checked.
 
 A preset file has a ``common`` block (given to every notebook that declares the name) and one block
 per notebook stem (``01_data_curation`` …) that overrides it. The runner passes each notebook only the
-names its ``parameters`` cell declares, so a notebook never receives a value it does not use.
+names its ``parameters`` cell declares. Code outside notebooks reads named blocks with
+:func:`section` (``genepheno`` → ``TrainConfig``, ``diffusion`` → ``DiffusionTrainConfig``).
+
+Every preset is validated when it is loaded, so a typo fails at once, naming the YAML file, the line,
+and ``block.key`` (:class:`g2p.errors.ConfigError`), instead of being dropped silently:
+
+* blocks: ``common``, a notebook stem, or a configuration block of :data:`SCHEMAS`;
+* a notebook block's keys: the names the notebook's ``parameters`` cell declares (plus the few keys
+  code reads from that block, :data:`CODE_KEYS`), each of the type of the notebook's default;
+* a configuration block's keys: the fields of its dataclass, each of the field's annotated type;
+  :func:`section` then builds the dataclass so its own range checks (``epochs >= 1`` …) also name
+  the file and block;
+* ``common``'s keys: declared by some notebook or a field of some configuration block.
+
+Validation reads the notebooks' JSON and the dataclasses' source (``ast``), not the modules, so
+loading a preset stays cheap (no torch import).
 """
 
 from __future__ import annotations
 
+import ast
+import copy
+import dataclasses
+import functools
+import importlib
+import importlib.util
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from g2p import paths
+from g2p.errors import ConfigError, InputError
 
 PRESETS = ("smoke", "quick", "paper")
+
+#: Configuration blocks → the dataclass (module, class) each maps to.
+SCHEMAS: dict[str, tuple[str, str]] = {
+    "genepheno": ("g2p.genepheno.train", "TrainConfig"),
+    "diffusion": ("g2p.g2pdiff.train", "DiffusionTrainConfig"),
+}
+#: Keys of a notebook block that code reads with :func:`section`, besides the notebook's parameters:
+#: a type name, or a (module, class) whose fields the nested mapping must use.
+CODE_KEYS: dict[str, dict[str, str | tuple[str, str]]] = {
+    "03_evaluate": {"variants": "list", "baselines": ("g2p.genepheno.baselines", "BaselineConfig")},
+}
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+_ANY = object()
 
 
 def preset_file(preset: str) -> Path:
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise InputError(f"unknown preset {preset!r}", field="preset", hint=f"choose one of {', '.join(PRESETS)}")
     return paths.params / f"{preset}.yaml"
 
 
-def load(preset: str) -> dict[str, Any]:
-    """The whole preset as a dict (``common`` plus one block per notebook)."""
-    path = preset_file(preset)
-    with path.open() as fh:
-        data = yaml.safe_load(fh) or {}
-    if not isinstance(data, dict) or "common" not in data:
-        raise ValueError(f"{path}: a preset needs a top-level 'common' mapping")
+# --------------------------------------------------------------------------------------- types
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _expected_name(kind: object) -> str:
+    if kind is _ANY:
+        return "anything"
+    if isinstance(kind, tuple) and kind and kind[0] == "union":
+        return " or ".join(_expected_name(k) for k in kind[1])
+    if isinstance(kind, tuple) and kind and kind[0] == "seq":
+        return f"a list of {_expected_name(kind[1]).removeprefix('a ').removeprefix('an ')}s"
+    return {type(None): "null", bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(kind, str(kind))  # type: ignore[call-overload]
+
+
+def _matches(value: object, kind: object) -> bool:
+    if kind is _ANY:
+        return True
+    if isinstance(kind, tuple) and kind and kind[0] == "union":
+        return any(_matches(value, k) for k in kind[1])
+    if isinstance(kind, tuple) and kind and kind[0] == "seq":
+        return isinstance(value, (list, tuple)) and all(_matches(v, kind[1]) for v in value)
+    if kind is type(None):
+        return value is None
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind in (str, list, dict):
+        return isinstance(value, kind)  # type: ignore[arg-type]
+    return True
+
+
+def _kind_of_annotation(node: ast.expr) -> object:
+    """``int``, ``str | None``, ``tuple[int, ...]`` … (an annotation's AST) → a checkable kind."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return _ANY
+    if isinstance(node, ast.Constant) and node.value is None:
+        return type(None)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return ("union", (_kind_of_annotation(node.left), _kind_of_annotation(node.right)))
+    if isinstance(node, ast.Name):
+        return {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict,
+                "tuple": list}.get(node.id, _ANY)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        if node.value.id in ("tuple", "list", "Sequence"):
+            inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+            return ("seq", _kind_of_annotation(inner))
+        if node.value.id in ("dict", "Mapping"):
+            return dict
+        if node.value.id == "Optional":
+            return ("union", (_kind_of_annotation(node.slice), type(None)))
+    return _ANY
+
+
+def _kind_of_default(value: object) -> object:
+    """The type a notebook parameter's default implies; null is always allowed (the notebooks use
+    ``None`` for "all" / "the preset's value")."""
+    if value is None:
+        return _ANY
+    for kind in (bool, int, float, str, dict):
+        if isinstance(value, kind):
+            return ("union", (kind, type(None)))
+    if isinstance(value, (list, tuple)):
+        return ("union", (list, type(None)))
+    return _ANY
+
+
+# --------------------------------------------------------------------------------------- sources
+@functools.lru_cache(maxsize=16)
+def _dataclass_fields_cached(origin: str, mtime_ns: int, class_name: str) -> dict[str, object] | None:
+    tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            fields = {}
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    if "ClassVar" in ast.unparse(item.annotation):
+                        continue
+                    fields[item.target.id] = _kind_of_annotation(item.annotation)
+            return fields
+    return None
+
+
+def dataclass_fields(module: str, class_name: str) -> dict[str, object] | None:
+    """``{field: kind}`` of a dataclass read from its module's source, without importing it."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    origin = Path(spec.origin)
+    return _dataclass_fields_cached(str(origin), origin.stat().st_mtime_ns, class_name)
+
+
+@functools.lru_cache(maxsize=32)
+def _notebook_parameters_cached(path: str, mtime_ns: int) -> dict[str, object]:
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell.get("source", []))
+            defaults: dict[str, object] = {}
+            for node in ast.parse(source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    try:
+                        defaults[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        defaults[node.targets[0].id] = None
+            return defaults
+    return {}
+
+
+def notebook_defaults(notebook: Path) -> dict[str, object]:
+    """``{name: default}`` of a notebook's ``parameters`` cell (read from the JSON, no kernel)."""
+    notebook = Path(notebook)
+    return _notebook_parameters_cached(str(notebook), notebook.stat().st_mtime_ns)
+
+
+def _notebooks() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(paths.notebooks.glob(NOTEBOOK_GLOB))}
+
+
+# --------------------------------------------------------------------------------------- reading
+def _lines(text: str) -> dict[tuple[str, ...], int]:
+    """``{(block,) or (block, key): 1-based line}`` from the YAML's node marks."""
+    lines: dict[tuple[str, ...], int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key, value in root.value:
+        block = str(key.value)
+        lines[(block,)] = key.start_mark.line + 1
+        if isinstance(value, yaml.MappingNode):
+            for sub_key, sub_value in value.value:
+                lines[(block, str(sub_key.value))] = sub_key.start_mark.line + 1
+                if isinstance(sub_value, yaml.MappingNode):
+                    for leaf, _ in sub_value.value:
+                        lines[(block, str(sub_key.value), str(leaf.value))] = leaf.start_mark.line + 1
+    return lines
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("preset file not found", path=path, hint="restore it from git: git checkout -- params/") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason})", path=path) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"not valid YAML: {problem}", path=path,
+                          line=mark.line + 1 if mark is not None else None) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("common"), dict):
+        raise ConfigError("a preset needs a top-level 'common' mapping", path=path, field="common",
+                          hint="see params/quick.yaml for the layout")
+    return data, _lines(text)
+
+
+class _Checker:
+    def __init__(self, path: Path, lines: dict[tuple[str, ...], int]) -> None:
+        self.path, self.lines = path, lines
+
+    def fail(self, keys: tuple[str, ...], message: str, hint: str | None = None) -> None:
+        line = self.lines.get(keys) or self.lines.get(keys[:2]) or self.lines.get(keys[:1])
+        raise ConfigError(message, path=self.path, line=line, field=".".join(keys), hint=hint)
+
+    def keys(self, keys: tuple[str, ...], block: Mapping[str, Any], allowed: Mapping[str, object], what: str) -> None:
+        for key, value in block.items():
+            if key not in allowed:
+                close = _closest(str(key), allowed)
+                self.fail((*keys, str(key)), f"unknown key {key!r} for {what}",
+                          hint=f"did you mean {close!r}?" if close else f"known keys: {', '.join(sorted(allowed))}")
+            self.value((*keys, str(key)), value, allowed[key])
+
+    def value(self, keys: tuple[str, ...], value: object, kind: object) -> None:
+        if isinstance(kind, tuple) and len(kind) == 2 and all(isinstance(k, str) for k in kind):  # nested dataclass
+            if value is None:
+                return
+            if not isinstance(value, dict):
+                self.fail(keys, f"expected a mapping, got {_type_name(value)} {value!r}")
+            fields = dataclass_fields(*kind)
+            if fields is not None:
+                self.keys(keys, value, fields, kind[1])
+            return
+        if kind == "list":
+            kind = list
+        if not _matches(value, kind):
+            self.fail(keys, f"expected {_expected_name(kind)}, got {_type_name(value)} {value!r}")
+
+
+def _closest(key: str, allowed: Mapping[str, object]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def validate(data: Mapping[str, Any], path: Path, lines: dict[tuple[str, ...], int] | None = None) -> None:
+    """Check a parsed preset (see the module docstring); raise :class:`ConfigError` at the first problem."""
+    check = _Checker(Path(path), lines or {})
+    notebooks = _notebooks()
+    declared = {stem: notebook_defaults(nb) for stem, nb in notebooks.items()}
+    schemas = {name: dataclass_fields(*where) for name, where in SCHEMAS.items()}
+    known_blocks = ["common", *notebooks, *SCHEMAS]
+    for block, body in data.items():
+        if block not in known_blocks:
+            close = _closest(str(block), dict.fromkeys(known_blocks))
+            check.fail((str(block),), f"unknown block {block!r}",
+                       hint=f"did you mean {close!r}?" if close else f"blocks are {', '.join(known_blocks)}")
+        if body is not None and not isinstance(body, dict):
+            check.fail((str(block),), f"a block is a mapping of keys, got {_type_name(body)} {body!r}")
+    for stem, defaults in declared.items():
+        block = data.get(stem) or {}
+        allowed: dict[str, object] = {name: _kind_of_default(default) for name, default in defaults.items()}
+        allowed.update(CODE_KEYS.get(stem, {}))
+        check.keys((stem,), block, allowed, f"notebook {stem} (its parameters cell declares {', '.join(defaults)})")
+    for name, fields in schemas.items():
+        if fields is not None:
+            check.keys((name,), data.get(name) or {}, fields, f"{SCHEMAS[name][1]} ({SCHEMAS[name][0]})")
+    common_allowed: dict[str, object] = {}
+    for defaults in declared.values():
+        for name, default in defaults.items():
+            common_allowed.setdefault(name, _kind_of_default(default))
+    for fields in schemas.values():
+        for name, kind in (fields or {}).items():
+            common_allowed.setdefault(name, kind)
+    check.keys(("common",), data["common"], common_allowed, "the common block (no notebook declares it)")
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int, size: int, notebooks_key: str) -> dict[str, Any]:
+    data, lines = _read(Path(path))
+    validate(data, Path(path), lines)
     return data
+
+
+def load(preset: str) -> dict[str, Any]:
+    """The whole preset as a dict (``common`` plus one block per notebook), validated."""
+    path = preset_file(preset)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ConfigError("preset file not found", path=path, hint="restore it from git: git checkout -- params/") from None
+    notebooks_key = json.dumps([(str(p), p.stat().st_mtime_ns) for p in _notebooks().values()])
+    return copy.deepcopy(_load_cached(str(path), stat.st_mtime_ns, stat.st_size, notebooks_key))
 
 
 def notebook_parameters(preset: str, notebook: str) -> dict[str, Any]:
@@ -42,6 +332,29 @@ def notebook_parameters(preset: str, notebook: str) -> dict[str, Any]:
 
 
 def section(preset: str, name: str) -> dict[str, Any]:
-    """One named block of a preset (e.g. ``genepheno`` or ``diffusion``) for code outside notebooks."""
+    """One named block of a preset (e.g. ``genepheno`` or ``diffusion``) merged over ``common``.
+
+    A configuration block (:data:`SCHEMAS`) is also built into its dataclass here, so the dataclass's
+    own range checks report the YAML file and block.
+    """
     data = load(preset)
-    return {**data.get("common", {}), **(data.get(name) or {})}
+    block = data.get(name) or {}
+    if name in SCHEMAS:
+        build(preset, name, block)
+    return {**data.get("common", {}), **block}
+
+
+def build(preset: str, name: str, values: Mapping[str, Any]) -> Any:
+    """``SCHEMAS[name]``'s dataclass from ``values``; its ``ValueError``/``TypeError`` → ConfigError."""
+    module, class_name = SCHEMAS[name]
+    cls = getattr(importlib.import_module(module), class_name)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in values.items() if k in names}
+    try:
+        return cls.from_dict(values) if hasattr(cls, "from_dict") else cls(**values)
+    except (ValueError, TypeError) as exc:
+        path = preset_file(preset)
+        _, lines = _read(path)
+        raise ConfigError(str(exc), path=path, line=lines.get((name,)), field=name,
+                          hint=f"fix the {name} block") from exc
+

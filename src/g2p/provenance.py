@@ -243,8 +243,8 @@ def to_markdown(prov: Provenance) -> str:
 
 
 def write(prov: Provenance, folder: Path | None = None) -> tuple[Path, Path]:
-    """Write ``provenance.json`` and ``provenance.md`` into ``folder`` (default ``build/``)."""
-    folder = folder or paths.executed.parent
+    """Write ``provenance.json`` and ``provenance.md`` into ``folder`` (default ``build/<preset>/``)."""
+    folder = folder or paths.build_dir(prov.preset)
     json_path = atomic.write_text(
         folder / PROVENANCE_JSON, json.dumps(prov.to_json(), indent=2, sort_keys=True) + "\n"
     )

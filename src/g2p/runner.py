@@ -1,7 +1,11 @@
 """Execute the notebooks in order with papermill; papermill is the book's only executor.
 
 ``python -m g2p run --preset quick [--only 01_data_curation ...] [--force]`` runs
-``notebooks/[0-9][0-9]_*.ipynb`` in name order into ``build/executed/<same name>.ipynb``:
+``notebooks/[0-9][0-9]_*.ipynb`` in name order into ``build/<preset>/executed/<same name>.ipynb``
+(one folder per preset, under ``g2p.paths.output_root``):
+
+* the preset is validated first (:mod:`g2p.presets`): a misspelt or mistyped key stops the run before
+  any notebook starts, naming the YAML file, line and key;
 
 * each notebook receives only the preset values for the names its ``parameters`` cell declares;
 * the kernel sees ``G2P_NOTEBOOK``, ``G2P_PRESET`` and ``G2P_RUN_ID`` (one run id per invocation);
@@ -10,9 +14,10 @@
   beside its executed copy; the stamp is written only after success;
 * each executed copy gets a provenance banner after its title cell;
 * a failure raises :class:`NotebookExecutionError` naming the notebook and the failing cell, and keeps
-  the failed copy in ``build/executed/failed/`` for inspection.
+  the failed copy in ``build/<preset>/executed/failed/`` for inspection.
 
-``python -m g2p book`` builds the Jupyter Book from the executed notebooks (see :func:`build_book`).
+``python -m g2p book --preset quick`` builds the Jupyter Book from that preset's executed notebooks
+(see :func:`build_book`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +43,7 @@ import nbformat
 import yaml
 
 from g2p import atomic, paths, presets, provenance
+from g2p.errors import G2PError, InputError
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 STAMP_SUFFIX = ".hash"
@@ -49,7 +54,7 @@ KERNEL = "python3"
 PACKAGE_DATA = ("*.py", "*.yaml", "*.yml", "*.tsv", "*.json")
 
 
-class NotebookExecutionError(RuntimeError):
+class NotebookExecutionError(G2PError):
     """A notebook failed; the message names the notebook, the cell and the exception."""
 
     def __init__(
@@ -68,8 +73,10 @@ class NotebookExecutionError(RuntimeError):
         super().__init__(message)
 
 
-class BookInputsMissing(FileNotFoundError):
+class BookInputsMissing(G2PError, FileNotFoundError):
     """The book's table of contents names executed notebooks (or pages) that do not exist."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ def discover(notebooks_dir: Path | None = None, only: Sequence[str] | None = Non
         matches = [p for p in found if p.stem == key or p.stem.split("_", 1)[0] == key]
         if not matches:
             names = ", ".join(p.stem for p in found) or "none"
-            raise ValueError(f"no notebook {want!r} in {notebooks_dir} (available: {names})")
+            raise InputError(f"no notebook {want!r}", path=notebooks_dir, field="only", hint=f"available: {names}")
         chosen += [p for p in matches if p not in chosen]
     return sorted(chosen)
 
@@ -232,9 +239,8 @@ def execute_notebook(
     """Run one notebook into ``target`` atomically; on failure keep ``failed/<name>`` and raise."""
     import papermill
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.stem}.") as tmp:
-        scratch = Path(tmp) / target.name
+    with atomic.temporary_directory(target) as tmp:
+        scratch = tmp / target.name
         start = time.perf_counter()
         try:
             with _environment(env):
@@ -274,9 +280,9 @@ def run(
     write_provenance: bool = True,
 ) -> RunResult:
     """Execute the notebooks of ``preset`` in order, reusing those whose inputs are unchanged."""
-    presets.preset_file(preset)  # fail early on an unknown preset
+    presets.load(preset)  # fail early on an unknown preset or a bad parameter file
     notebooks_dir = notebooks_dir or paths.notebooks
-    executed_dir = executed_dir or paths.executed
+    executed_dir = executed_dir or paths.executed_dir(preset)
     everything = discover(notebooks_dir)
     selected = set(discover(notebooks_dir, only))
     git = provenance.git_state()
@@ -396,35 +402,90 @@ def missing_book_inputs(root: Path | None = None) -> list[str]:
     return missing
 
 
-def build_book(path_output: Path | None = None, *, root: Path | None = None) -> Path:
-    """``jupyter-book build . -W -n --keep-going``; returns the html folder.
+#: What the book is made of, besides the executed notebooks: copied from the source tree.
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
 
-    Raises :class:`BookInputsMissing` naming pages (usually executed notebooks) that do not exist,
-    and ``subprocess.CalledProcessError`` when Sphinx reports any warning or error.
+
+def _sync(source: Path, target: Path) -> None:
+    """Make ``target`` an exact copy of file or folder ``source`` (copy2 keeps mtimes, so Sphinx only
+    rebuilds pages whose source changed); a missing ``source`` removes ``target``."""
+    if source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        wanted = {p.name for p in source.iterdir() if not p.name.startswith(".") and p.name != "failed"}
+        for stale in [p for p in target.iterdir() if p.name not in wanted]:
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        for name in sorted(wanted):
+            _sync(source / name, target / name)
+    elif source.is_file():
+        if target.is_dir():
+            shutil.rmtree(target)
+        if not target.is_file() or target.stat().st_mtime_ns != source.stat().st_mtime_ns \
+                or target.stat().st_size != source.stat().st_size:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    elif target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+
+
+def stage_book(preset: str, *, source_root: Path | None = None, build_dir: Path | None = None,
+               stage: Path | None = None) -> Path:
+    """Lay out the book of ``preset`` in ``build/<preset>/book/`` and return that folder.
+
+    The stage has the source tree's layout, so ``_toc.yml``'s pages (``build/executed/NN_*``,
+    ``build/provenance``) and the banners' relative links need no rewriting: ``_config.yml``,
+    ``_toc.yml`` and ``book/`` come from the source tree, ``build/executed/`` and
+    ``build/provenance.md`` from ``build/<preset>/``.
     """
-    root = root or paths.root
-    missing = missing_book_inputs(root)
+    source_root = source_root or paths.root
+    build_dir = build_dir or paths.build_dir(preset)
+    stage = stage or build_dir / "book"
+    for name in BOOK_SOURCES:
+        _sync(source_root / name, stage / name)
+    _sync(build_dir / "executed", stage / "build" / "executed")
+    _sync(build_dir / provenance.PROVENANCE_MD, stage / "build" / provenance.PROVENANCE_MD)
+    return stage
+
+
+def build_book(preset: str = "quick", path_output: Path | None = None, *, source_root: Path | None = None,
+               build_dir: Path | None = None) -> Path:
+    """Build the book of ``preset`` (``jupyter-book build -W -n --keep-going``); returns the html folder.
+
+    Pages come from ``build/<preset>/`` through :func:`stage_book`; the html goes to
+    ``<path_output>/_build/html`` (default: ``g2p.paths.output_root``). Raises
+    :class:`BookInputsMissing` naming pages (usually executed notebooks) that do not exist, and
+    :class:`G2PError` when Sphinx reports any warning or error.
+    """
+    source_root = source_root or paths.root
+    build_dir = build_dir or paths.build_dir(preset)
+    stage = stage_book(preset, source_root=source_root, build_dir=build_dir)
+    missing = missing_book_inputs(stage)
     if missing:
         reasons = []
         for page in missing:
-            source = root / "notebooks" / f"{Path(page).name}.ipynb"
+            source = source_root / "notebooks" / f"{Path(page).name}.ipynb"
+            shown = page.replace("build/", f"{build_dir}/", 1) if page.startswith("build/") else page
             if page.startswith("build/executed/") and not source.is_file():
-                reasons.append(f"  {page}: notebooks/{source.name} does not exist")
+                reasons.append(f"{shown}: notebooks/{source.name} does not exist")
             elif page.startswith("build/"):
-                reasons.append(f"  {page}: not executed yet")
+                reasons.append(f"{shown}: not executed yet")
             else:
-                reasons.append(f"  {page}: no such .md or .ipynb file")
+                reasons.append(f"{page}: no such .md or .ipynb file")
         raise BookInputsMissing(
-            "the book needs pages that do not exist:\n" + "\n".join(reasons)
-            + "\nRun the notebooks first: python -m g2p run --preset quick (or make book)."
+            f"the {preset} book needs pages that do not exist: " + "; ".join(reasons),
+            hint=f"run the notebooks first: python -m g2p run --preset {preset} (or PRESET={preset} make book)",
         )
     exe = Path(sys.executable).with_name("jupyter-book")
+    output = Path(path_output) if path_output is not None else paths.output_root
     command = [str(exe if exe.exists() else shutil.which("jupyter-book") or "jupyter-book")]
-    command += ["build", str(root), "-W", "-n", "--keep-going"]
-    if path_output is not None:
-        command += ["--path-output", str(path_output)]
-    subprocess.run(command, cwd=root, check=True)
-    return (path_output or root) / "_build" / "html"
+    command += ["build", str(stage), "-W", "-n", "--keep-going", "--path-output", str(output)]
+    try:
+        subprocess.run(command, cwd=stage, check=True)
+    except subprocess.CalledProcessError as exc:
+        raise G2PError(f"jupyter-book failed (exit {exc.returncode}); warnings are errors (-W)", path=stage,
+                       hint="the Sphinx messages above name the page") from exc
+    return output / "_build" / "html"
 
 
 # --------------------------------------------------------------------------------------- CLI
@@ -439,11 +500,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        result = run(args.preset, only=args.only, force=args.force, run_id=args.run_id)
-    except (NotebookExecutionError, ValueError) as exc:
-        print(f"g2p run: {exc}", file=sys.stderr)
-        return 1
+    result = run(args.preset, only=args.only, force=args.force, run_id=args.run_id)
     executed = sum(r.status == "executed" for r in result.notebooks)
     print(f"run {result.run_id}: {executed} executed, {len(result.notebooks) - executed} reused "
           f"-> {result.executed_dir}")
@@ -451,19 +508,13 @@ def main(args: argparse.Namespace) -> int:
 
 
 def add_book_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="quick", choices=presets.PRESETS,
+                        help="whose executed notebooks (build/<preset>/) make the book (default: quick)")
     parser.add_argument("--path-output", type=Path,
-                        help="build into PATH/_build/html instead of the repository's _build/html")
+                        help="build into PATH/_build/html instead of _build/html")
 
 
 def book_main(args: argparse.Namespace) -> int:
-    try:
-        html = build_book(args.path_output)
-    except BookInputsMissing as exc:
-        print(f"g2p book: {exc}", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as exc:
-        print(f"g2p book: jupyter-book failed (exit {exc.returncode}); warnings are errors (-W)",
-              file=sys.stderr)
-        return exc.returncode or 1
+    html = build_book(args.preset, args.path_output)
     print(f"book built: {html / 'index.html'}")
     return 0

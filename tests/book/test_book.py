@@ -16,9 +16,9 @@ IMG_SRC = re.compile(r"""<img[^>]*?\bsrc=["']([^"']+)["']""", re.IGNORECASE)
 
 @pytest.fixture(scope="module")
 def html(smoke_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # build outside the repository's _build so a test never clobbers the reader's book
+    # the smoke preset's book, built outside any _build a reader looks at
     out = tmp_path_factory.mktemp("book")
-    return runner.build_book(out)
+    return runner.build_book("smoke", out)
 
 
 @pytest.mark.slow
@@ -49,7 +49,7 @@ def test_figures_manifest_names_the_run_that_made_the_executed_notebooks(smoke_r
         meta = nbformat.read(executed, as_version=4).metadata.get("g2p", {})
         assert meta.get("preset") == "smoke", f"{executed.name} was not made by the smoke run"
         run_of[executed.stem] = meta["run_id"]
-    manifest = figures.load_manifest(paths.figures)
+    manifest = figures.load_manifest(preset="smoke")
     by_notebook: dict[str, list[dict]] = {}
     for name, entry in manifest.items():
         if entry.get("notebook") in run_of:
@@ -64,7 +64,7 @@ def test_figures_manifest_names_the_run_that_made_the_executed_notebooks(smoke_r
         )
         for entry in current:
             assert entry["preset"] == "smoke"
-            assert (paths.figures / entry["file"]).is_file()
+            assert (paths.figures_dir("smoke") / entry["file"]).is_file()
 
 
 @pytest.mark.slow

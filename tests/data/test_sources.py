@@ -16,6 +16,7 @@ import pytest
 from g2p import paths
 from g2p.data import sources
 from g2p.data.sources import ChecksumMismatchError, Resolver, Source, SourceUnavailableError
+from g2p.errors import InputError
 
 MIRROR = paths.shared_mirror()
 needs_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason="shared data mirror not present")
@@ -166,7 +167,8 @@ def test_resolution_order_raw_then_mirror_then_shared(tmp_path: Path) -> None:
     rel = "ontology/tiny.obo"
     mirror, shared = tmp_path / "mirror", tmp_path / "shared"
     in_shared = _place(shared, rel, b"shared")
-    resolver = _resolver(tmp_path, _source(url="http://127.0.0.1:9/never-used"), mirrors=[mirror, shared])
+    # unpinned (sha256 None) so that three different contents can stand for three copies
+    resolver = _resolver(tmp_path, _source(url="http://127.0.0.1:9/never-used", sha256=None), mirrors=[mirror, shared])
     assert resolver.resolve("tiny") == in_shared
     in_mirror = _place(mirror, rel, b"mirror")
     assert resolver.resolve("tiny") == in_mirror
@@ -181,22 +183,47 @@ def test_env_mirror_beats_shared_mirror(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv(sources.MIRROR_ENV, raising=False)
     resolver = Resolver(raw_dir=tmp_path / "raw", hash_cache=tmp_path / "h.json", progress=False)
     assert resolver.resolve("mp_obo") == MIRROR / "ontology" / "mp.obo.gz"
-    mine = _place(env_mirror, "ontology/mp.obo.gz", b"not really gzip")
+    mine = _place(env_mirror, "ontology/mp.obo.gz", (MIRROR / "ontology" / "mp.obo.gz").read_bytes())
     monkeypatch.setenv(sources.MIRROR_ENV, str(env_mirror))
     assert resolver.resolve("mp_obo") == mine
     assert sources.resolve("mp_obo", raw_dir=tmp_path / "raw") == mine
 
 
+def test_env_mirror_that_is_not_a_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sources.MIRROR_ENV, str(tmp_path / "no-such-mirror"))
+    resolver = _resolver(tmp_path, _source())
+    resolver._mirrors = None  # the environment's mirrors, not the test's
+    with pytest.raises(InputError, match="does not exist") as info:
+        resolver.resolve("tiny")
+    assert info.value.field == sources.MIRROR_ENV and str(tmp_path / "no-such-mirror") in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["raw", "mirror"])
+def test_local_copy_that_differs_from_the_pin_is_an_error(tmp_path: Path, where: str) -> None:
+    mirror = tmp_path / "mirror"
+    copy = _place(tmp_path / where, "ontology/tiny.obo", PAYLOAD[: len(PAYLOAD) // 2])  # cut in half
+    _place(mirror, "ontology/other.obo", PAYLOAD)
+    resolver = _resolver(tmp_path, _source(url="http://127.0.0.1:9/never-used"), mirrors=[mirror])
+    with pytest.raises(ChecksumMismatchError) as info:
+        resolver.resolve("tiny")
+    message = str(info.value)
+    assert str(copy) in message and PAYLOAD_SHA in message and sources.sha256_file(copy) in message
+
+
 def test_resolve_dir_needs_all_members_in_one_root(tmp_path: Path) -> None:
-    config = _source("cfg", "models/m/config.json", url="http://127.0.0.1:9/x")
-    weights = _source("w", "models/m/weights.bin", url="http://127.0.0.1:9/y")
+    config = _source("cfg", "models/m/config.json", url="http://127.0.0.1:9/x", sha256=hashlib.sha256(b"{}").hexdigest())
+    weights = _source("w", "models/m/weights.bin", url="http://127.0.0.1:9/y", sha256=hashlib.sha256(b"w").hexdigest())
     group = sources.Group("m", "models/m", ("cfg", "w"))
     mirror = tmp_path / "mirror"
-    resolver = Resolver([config, weights], groups={"m": group}, raw_dir=tmp_path / "raw", mirrors=[mirror], progress=False)
+    resolver = Resolver([config, weights], groups={"m": group}, raw_dir=tmp_path / "raw", mirrors=[mirror],
+                        hash_cache=tmp_path / "h.json", progress=False)
     _place(tmp_path / "raw", config.path, b"{}")  # only half the model in raw
     _place(mirror, config.path, b"{}")
     _place(mirror, weights.path, b"w")
     assert resolver.resolve_dir("m") == mirror / "models" / "m"
+    _place(mirror, weights.path, b"damaged")
+    with pytest.raises(ChecksumMismatchError, match="weights.bin"):
+        resolver.resolve_dir("m")
     with pytest.raises(KeyError, match="unknown source group"):
         resolver.resolve_dir("nope")
 

@@ -54,7 +54,7 @@ def test_glued_numbers_match_the_curated_folder(glued, params) -> None:
 
 
 def test_figures_were_saved_by_this_notebook(smoke_run, params) -> None:
-    manifest = figures.load_manifest()
+    manifest = figures.load_manifest(preset="smoke")
     for d in params["datasets"]:
         for kind in ("term_frequency", "sequence_lengths", "labels_per_gene", "term_depth", "cooccurrence"):
             entry = manifest.get(f"01_{d}_{kind}.png")

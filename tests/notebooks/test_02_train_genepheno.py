@@ -48,5 +48,5 @@ def test_glued_fmax_matches_the_finished_run(glued, datasets):
 
 
 def test_training_curves_figure_was_written_by_this_notebook(smoke_run):
-    entry = figures.load_manifest().get("02_training_curves.png")
+    entry = figures.load_manifest(preset="smoke").get("02_training_curves.png")
     assert entry is not None and entry["notebook"].startswith(NOTEBOOK) and entry["preset"] == "smoke"

@@ -61,10 +61,10 @@ def test_glued_numbers_match_the_csv(outputs):
 
 def test_figures_were_saved_by_the_notebook(outputs):
     _, results, _ = outputs
-    manifest = figures.load_manifest()
+    manifest = figures.load_manifest(preset="smoke")
     for name in results["dataset"].unique():
         for metric in ("fmax", "auc"):
             entry = manifest[f"03_{name}_{metric}_by_bin.png"]
             assert entry["preset"] == "smoke"
-            assert (paths.figures / f"03_{name}_{metric}_by_bin.png").stat().st_size > 0
+            assert (paths.figures_dir("smoke") / f"03_{name}_{metric}_by_bin.png").stat().st_size > 0
     assert isinstance(pd.read_csv(evaluate.genepheno_dir("smoke") / evaluate.RESULTS_FILE), pd.DataFrame)

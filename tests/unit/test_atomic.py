@@ -35,11 +35,11 @@ def test_directory_is_replaced_only_on_success(tmp_path: Path) -> None:
         with atomic.directory(target) as tmp:
             (tmp / "b.tsv").write_text("2")
             raise KeyError("boom")
-    assert sorted(p.name for p in target.iterdir()) == ["a.tsv"]
+    assert sorted(p.name for p in target.iterdir()) == ["SHA256SUMS", "a.tsv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
     with atomic.directory(target) as tmp:
         (tmp / "c.tsv").write_text("3")
-    assert sorted(p.name for p in target.iterdir()) == ["c.tsv"]
+    assert sorted(p.name for p in target.iterdir()) == ["SHA256SUMS", "c.tsv"]
 
 
 def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
@@ -55,3 +55,36 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
         os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+def test_stale_temporaries_of_dead_processes_are_swept(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "dataset"
+    dead = _dead_pid()
+    (tmp_path / f".dataset.tmp-{dead}-abc123").mkdir()  # a folder write killed with SIGKILL
+    (tmp_path / f".dataset.tmp-{dead}-abc123" / "labels.npz").write_bytes(b"half")
+    (tmp_path / f".dataset.old-{dead}").mkdir()
+    live = tmp_path / f".dataset.tmp-{os.getppid()}-xyz"  # a live process's temporary stays
+    live.mkdir()
+    other = tmp_path / f".dataset.5.tmp-{dead}-abc"  # another target's temporary ("dataset.5") stays
+    other.write_text("x")
+    with atomic.directory(target) as tmp:
+        (tmp / "a.tsv").write_text("1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, "dataset"])
+
+
+def test_file_write_sweeps_its_own_stale_temporaries(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    (tmp_path / f".out.txt.tmp-{dead}-q1w2e3").write_text("partial")
+    atomic.write_text(tmp_path / "out.txt", "whole")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

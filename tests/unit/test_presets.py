@@ -14,9 +14,15 @@ def test_every_preset_loads_with_common_block(preset: str) -> None:
 
 
 def test_notebook_block_overrides_common(tmp_path, monkeypatch) -> None:
-    (tmp_path / "quick.yaml").write_text("common:\n  seed: 1\n  a: 1\nnb: {a: 2}\n")
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("a = 0", metadata={"tags": ["parameters"]})]
+    nbformat.write(nb, tmp_path / "01_nb.ipynb")
+    (tmp_path / "quick.yaml").write_text("common:\n  seed: 1\n  a: 1\n01_nb: {a: 2}\n")
     monkeypatch.setattr(presets.paths, "params", tmp_path)
-    assert presets.notebook_parameters("quick", "nb.ipynb") == {"seed": 1, "a": 2, "preset": "quick"}
+    monkeypatch.setattr(presets.paths, "notebooks", tmp_path)
+    assert presets.notebook_parameters("quick", "01_nb.ipynb") == {"seed": 1, "a": 2, "preset": "quick"}
 
 
 def test_unknown_preset_is_a_clear_error() -> None:

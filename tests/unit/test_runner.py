@@ -29,13 +29,14 @@ def write_notebook(path: Path, parameters: str, *code: str) -> Path:
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """A notebooks folder, a build folder and a 'smoke' preset that the runner reads."""
+    """A notebooks folder, a build folder and a 'smoke' preset that the runner reads (and validates
+    against the notebooks of this folder)."""
     params = tmp_path / "params"
     params.mkdir()
-    (params / "smoke.yaml").write_text(
-        "common:\n  seed: 0\n  alpha: 1.5\n  unused_elsewhere: 9\n01_first:\n  alpha: 2.5\n"
-    )
+    (params / "smoke.yaml").write_text("common:\n  seed: 0\n  alpha: 1.5\n")
+    (tmp_path / "notebooks").mkdir()
     monkeypatch.setattr(paths, "params", params)
+    monkeypatch.setattr(paths, "notebooks", tmp_path / "notebooks")
     return tmp_path
 
 
@@ -69,10 +70,12 @@ def test_parameters_env_and_glue_round_trip(project) -> None:
         " display=False)\n"
         "glue('cwd', os.getcwd(), display=False)",
     )
+    smoke = project / "params" / "smoke.yaml"
+    smoke.write_text(smoke.read_text() + "01_first:\n  alpha: 2.5\n")
     result = run(project, run_id="test-run-1")
     executed = project / "build" / "executed" / "01_first.ipynb"
     values = runner.read_glued(executed)
-    # the notebook's own block overrides common; undeclared preset names are not passed
+    # the notebook's own block overrides common; undeclared preset names (seed) are not passed
     assert values["alpha_x2"] == pytest.approx(5.0)
     assert values["np_value"] == pytest.approx(0.125) and isinstance(values["np_value"], float)
     assert values["count"] == 7
@@ -180,13 +183,26 @@ def test_glued_reprs_parse_back(text, value) -> None:
 
 def test_book_refuses_to_build_naming_missing_pages(tmp_path) -> None:
     (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: build/executed/01_a\n  - file: build/provenance\n"
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: build/executed/01_a\n  - file: build/provenance\n"
     )
-    (tmp_path / "intro.md").write_text("# Intro\n")
-    (tmp_path / "build").mkdir()
-    (tmp_path / "build" / "provenance.md").write_text("# Provenance\n")
-    with pytest.raises(runner.BookInputsMissing, match="build/executed/01_a"):
-        runner.build_book(root=tmp_path)
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    write_notebook(tmp_path / "notebooks" / "01_a.ipynb", "alpha = 0.0")
+    build = tmp_path / "build" / "smoke"
+    build.mkdir(parents=True)
+    (build / "provenance.md").write_text("# Provenance\n")
+    with pytest.raises(runner.BookInputsMissing, match="build/smoke/executed/01_a: not executed yet") as info:
+        runner.build_book("smoke", source_root=tmp_path, build_dir=build)
+    assert "python -m g2p run --preset smoke" in str(info.value)
+
+
+def test_preset_with_an_undeclared_key_stops_the_run_before_any_notebook(project) -> None:
+    write_notebook(project / "notebooks" / "01_first.ipynb", "alpha = 0.0", "x = alpha")
+    smoke = project / "params" / "smoke.yaml"
+    smoke.write_text(smoke.read_text() + "01_first:\n  alpah: 2.5\n")
+    with pytest.raises(runner.presets.ConfigError, match="01_first.alpah.*did you mean 'alpha'"):
+        run(project)
+    assert not (project / "build").exists()
 
 
 def test_cli_reports_unavailable_command_clearly(monkeypatch, capsys) -> None:

@@ -38,8 +38,10 @@ GO
 Exclusive pairs: :mod:`g2p.data.exclusive` over the direct ``is_a`` children of every term, both
 terms kept. Split: :mod:`g2p.data.split`.
 
-Output folder (written whole and atomically; reused when the key — a hash of input checksums,
-parameters and ``CURATION_VERSION`` — is unchanged):
+Output folder (written whole and atomically, with a ``SHA256SUMS`` of its files; reused when the
+key — a hash of input checksums, parameters and ``CURATION_VERSION`` — is unchanged AND every file
+still matches ``SHA256SUMS``, otherwise rebuilt; :func:`load` refuses a folder that does not match,
+naming the file):
 
 =====================  ==========================================================================
 ``genes.tsv``          gene_id, symbol, accession, split, sequence (row i = label row i)
@@ -51,6 +53,7 @@ parameters and ``CURATION_VERSION`` — is unchanged):
 ``exclusive_pairs.tsv`` term_a, name_a, term_b, name_b, parent, rule
 ``datasheet.json``     counts, parameters, input sha256, rules, split info, key
 ``datasheet.md``       the same for people
+``SHA256SUMS``         sha256 of every file above (``sha256sum -c SHA256SUMS`` checks it by hand)
 =====================  ==========================================================================
 
 Parsed ontologies and the gene → direct-term tables are cached as pickles under ``data/cache/``
@@ -75,10 +78,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from g2p import atomic, paths, pickle_cache
+from g2p import atomic, checksums, paths, pickle_cache
 from g2p.data import exclusive as exclusive_mod
 from g2p.data import split as split_mod
-from g2p.data.errors import DataFormatError
+from g2p.data.errors import DataFormatError, MissingFileError
+from g2p.errors import InputError, UsageError
 from g2p.data.ontology import Ontology, file_sha256, load_ontology
 
 #: Bump when a rule changes so that stale folders are rebuilt.
@@ -472,13 +476,30 @@ def _key(dataset: str, checksums: dict[str, str], params: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _check_params(dataset: str, min_genes: int, max_genes: int | None) -> None:
+def _check_params(dataset: str, min_genes: int, max_genes: int | None, seed: int = 0) -> None:
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+        raise InputError(f"unknown dataset {dataset!r}", field="dataset", hint=f"choose one of {', '.join(DATASETS)}")
     if int(min_genes) < 1:
-        raise ValueError(f"min_genes must be >= 1, got {min_genes}")
+        raise InputError(f"min_genes must be >= 1, got {min_genes}", field="min_genes")
     if max_genes is not None and int(max_genes) < 3:
-        raise ValueError(f"max_genes must be >= 3 (or None), got {max_genes}")
+        raise InputError(f"max_genes must be >= 3 (or None), got {max_genes}", field="max_genes")
+    if int(seed) < 0:
+        raise InputError(f"seed must be >= 0, got {seed}", field="seed")
+
+
+def _reuse_problem(target: Path, key: str) -> str | None:
+    """Why the folder at ``target`` cannot be reused for ``key`` (None: it can)."""
+    try:
+        sheet = json.loads((target / FILES["datasheet"]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{FILES['datasheet']} is unreadable"
+    if not isinstance(sheet, dict) or sheet.get("key") != key:
+        return "its inputs or parameters differ"
+    try:
+        checksums.verify_folder(target, what="curated dataset")
+    except (InputError, OSError) as exc:
+        return str(exc)
+    return None
 
 
 def curate(
@@ -497,7 +518,7 @@ def curate(
 
     Reuses an existing folder whose datasheet key matches the inputs and parameters unless ``force``.
     """
-    _check_params(dataset, min_genes, max_genes)
+    _check_params(dataset, min_genes, max_genes, seed)
     say = progress or (lambda message: None)
     params = {
         "min_genes": int(min_genes),
@@ -512,14 +533,12 @@ def curate(
     inputs = _resolve_inputs(dataset)
     checksums = {source: file_sha256(path) for source, path in inputs.items()}
     key = _key(dataset, checksums, params)
-    sheet_file = target / FILES["datasheet"]
-    if not force and sheet_file.exists():
-        try:
-            if json.loads(sheet_file.read_text()).get("key") == key:
-                say(f"{name}: reusing {target}")
-                return target
-        except json.JSONDecodeError:
-            pass  # a broken datasheet means a rebuild
+    if not force and (target / FILES["datasheet"]).exists():
+        problem = _reuse_problem(target, key)
+        if problem is None:
+            say(f"{name}: reusing {target}")
+            return target
+        say(f"{name}: rebuilding, {problem}")
 
     say(f"{name}: loading ontologies")
     phenotype_source = "mp_obo" if dataset == "mpo" else "hp_obo"
@@ -738,33 +757,101 @@ def dataset_path(dataset: str | Path, output_root: Path | None = None) -> Path:
     return (output_root or paths.processed) / str(dataset)
 
 
-def _read_tsv(path: Path) -> pd.DataFrame:
+def curate_command(name: str) -> str:
+    """The command that (re)builds curated folder ``name`` (``mpo-max400`` → ``… curate mpo --max-genes 400``)."""
+    base, *parts = name.split("-")
+    options = {"max": "--max-genes", "min": "--min-genes", "seed": "--seed"}
+    args = [base if base in DATASETS else "mpo|hpo"]
+    for part in parts:
+        match = re.fullmatch(r"(max|min|seed)(\d+)", part)
+        if match:
+            args += [options[match.group(1)], match.group(2)]
+    return "python -m g2p curate " + " ".join(args)
+
+
+_TABLE_COLUMNS = {
+    "genes": ("gene_id", "symbol", "accession", "split", "sequence"),
+    "terms": ("term_id", "name", "n_genes", "bin", "depth"),
+    "concepts": ("go_id", "name", "namespace", "n_genes"),
+    "go_inputs": ("gene_id", "go_ids"),
+    "exclusive_pairs": ("term_a", "term_b"),
+}
+
+
+def _read_tsv(folder: Path, kind: str, hint: str, integers: tuple[str, ...] = ()) -> pd.DataFrame:
+    path = folder / FILES[kind]
     if not path.is_file():
-        raise DataFormatError(path, "missing file of a curated dataset; run `python -m g2p curate`")
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        raise MissingFileError(path, "missing file of a curated dataset", hint=hint)
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataFormatError(path, f"not a readable TSV ({exc})", hint=hint) from exc
+    missing = [c for c in _TABLE_COLUMNS[kind] if c not in table.columns]
+    if missing:
+        raise DataFormatError(path, f"lacks column(s) {missing}", line=1, field=missing[0], hint=hint)
+    for column in integers:
+        bad = ~table[column].str.fullmatch(r"\d+")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataFormatError(path, f"not a whole number: {table[column].iloc[row]!r}", line=row + 2,
+                                  field=column, hint=hint)
+        table[column] = table[column].astype(int)
+    return table
 
 
-def load(dataset: str | Path, *, output_root: Path | None = None) -> CuratedDataset:
-    """Read a curated dataset folder (no ontology parsing; a few hundred milliseconds)."""
+def _read_npz(folder: Path, kind: str, hint: str) -> sp.csr_matrix:
+    path = folder / FILES[kind]
+    if not path.is_file():
+        raise MissingFileError(path, "missing file of a curated dataset", hint=hint)
+    try:
+        return sp.load_npz(path).tocsr()
+    except Exception as exc:  # zipfile.BadZipFile, ValueError, KeyError, OSError …: all mean "not a sparse matrix"
+        raise DataFormatError(path, f"not a readable sparse matrix ({type(exc).__name__}: {exc})", hint=hint) from exc
+
+
+def load(dataset: str | Path, *, output_root: Path | None = None, verify: bool = True) -> CuratedDataset:
+    """Read a curated dataset folder (no ontology parsing; a few hundred milliseconds).
+
+    The folder's files are first checked against its ``SHA256SUMS`` (``verify``); a folder that is
+    missing, incomplete, damaged or unreadable raises :class:`DataFormatError` naming the file.
+    """
     folder = dataset_path(dataset, output_root)
+    hint = f"run `{curate_command(folder.name)}` to rebuild it"
     sheet_file = folder / FILES["datasheet"]
     if not sheet_file.is_file():
-        raise FileNotFoundError(f"{folder}: no curated dataset here; run g2p.data.curate.curate({folder.name.split('-')[0]!r}) first")
-    datasheet = json.loads(sheet_file.read_text())
-    genes = _read_tsv(folder / FILES["genes"])
-    terms = _read_tsv(folder / FILES["terms"]).astype({"n_genes": int, "depth": int})
-    concepts = _read_tsv(folder / FILES["concepts"]).astype({"n_genes": int})
-    go_table = _read_tsv(folder / FILES["go_inputs"])
-    labels = sp.load_npz(folder / FILES["labels"]).tocsr()
-    concept_labels = sp.load_npz(folder / FILES["concept_labels"]).tocsr()
+        raise MissingFileError(folder, "no curated dataset here (no datasheet.json)",
+                              hint=f"run `{curate_command(folder.name)}` first")
+    if verify:
+        checksums.verify_folder(folder, what="curated dataset", hint=hint)
+    try:
+        datasheet = json.loads(sheet_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataFormatError(sheet_file, f"not valid JSON ({exc})", hint=hint) from exc
+    if not isinstance(datasheet, dict):
+        raise DataFormatError(sheet_file, "not a JSON object", hint=hint)
+    genes = _read_tsv(folder, "genes", hint)
+    terms = _read_tsv(folder, "terms", hint, integers=("n_genes", "depth"))
+    concepts = _read_tsv(folder, "concepts", hint, integers=("n_genes",))
+    go_table = _read_tsv(folder, "go_inputs", hint)
+    labels = _read_npz(folder, "labels", hint)
+    concept_labels = _read_npz(folder, "concept_labels", hint)
     if labels.shape != (len(genes), len(terms)):
-        raise DataFormatError(folder / FILES["labels"], f"shape {labels.shape} != genes × terms ({len(genes)}, {len(terms)})")
+        raise DataFormatError(folder / FILES["labels"], f"shape {labels.shape} != genes × terms ({len(genes)}, {len(terms)})", hint=hint)
     if concept_labels.shape != (len(genes), len(concepts)):
-        raise DataFormatError(folder / FILES["concept_labels"], f"shape {concept_labels.shape} does not match genes × concepts")
+        raise DataFormatError(folder / FILES["concept_labels"], f"shape {concept_labels.shape} does not match genes × concepts", hint=hint)
     if list(go_table["gene_id"]) != list(genes["gene_id"]):
-        raise DataFormatError(folder / FILES["go_inputs"], "gene order differs from genes.tsv", field="gene_id")
+        raise DataFormatError(folder / FILES["go_inputs"], "gene order differs from genes.tsv", field="gene_id", hint=hint)
+    bad_split = ~genes["split"].isin(split_mod.SPLITS)
+    if bad_split.any():
+        row = int(np.flatnonzero(bad_split.to_numpy())[0])
+        raise DataFormatError(folder / FILES["genes"], f"unknown split {genes['split'].iloc[row]!r}", line=row + 2,
+                              field="split", hint=hint)
     go_inputs = [ids.split(";") if ids else [] for ids in go_table["go_ids"]]
-    pairs = _read_tsv(folder / FILES["exclusive_pairs"])
+    pairs = _read_tsv(folder, "exclusive_pairs", hint)
+    unknown_terms = sorted(set(pairs["term_a"]).union(pairs["term_b"]) - set(terms["term_id"]))
+    if unknown_terms:
+        raise DataFormatError(folder / FILES["exclusive_pairs"], f"names term {unknown_terms[0]} that is not in terms.tsv",
+                              field="term_a", hint=hint)
     return CuratedDataset(
         name=datasheet.get("name", folder.name),
         genes=genes,
@@ -819,17 +906,26 @@ def book_numbers(dataset: CuratedDataset, prefix: str | None = None) -> dict[str
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # no `choices`: argparse rejects an empty list against them (nargs="*"); main() validates instead
     parser.add_argument("datasets", nargs="*", help="mpo and/or hpo (default: both)")
-    parser.add_argument("--min-genes", type=int, default=DEFAULT_MIN_GENES, help="drop terms with fewer genes")
-    parser.add_argument("--seed", type=int, default=0, help="split (and subsample) seed")
-    parser.add_argument("--max-genes", type=int, default=None, help="random gene subset (smoke runs)")
+    from g2p.cli import non_negative_int, positive_int
+
+    def at_least_three(text: str) -> int:
+        value = positive_int(text)
+        if value < 3:
+            raise argparse.ArgumentTypeError(f"must be at least 3, got {value}")
+        return value
+
+    parser.add_argument("--min-genes", type=positive_int, default=DEFAULT_MIN_GENES, help="drop terms with fewer genes")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="split (and subsample) seed")
+    parser.add_argument("--max-genes", type=at_least_three, default=None, help="random gene subset (smoke runs; >= 3)")
     parser.add_argument("--force", action="store_true", help="rebuild even when the folder is up to date")
 
 
 def main(args: argparse.Namespace) -> int:
     unknown = [d for d in args.datasets or () if d not in DATASETS]
     if unknown:
-        print(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
-        return 2
+        raise UsageError(f"g2p curate: unknown dataset(s) {', '.join(unknown)}", hint=f"choose from {', '.join(DATASETS)}")
+    for dataset in args.datasets or DATASETS:  # every argument checked before any work starts
+        _check_params(dataset, args.min_genes, args.max_genes, args.seed)
     for dataset in args.datasets or DATASETS:
         folder = curate(
             dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes, force=args.force, progress=print

@@ -199,11 +199,10 @@ class Ontology:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256 through the digest cache (a ``stat`` once the digest is known)."""
+    from g2p.checksums import cached_sha256
+
+    return cached_sha256(path)
 
 
 def default_roots(source: str, graph: nx.MultiDiGraph) -> list[str] | None:

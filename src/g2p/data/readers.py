@@ -29,7 +29,7 @@ import obonet
 import pandas as pd
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from g2p.data.errors import DataFormatError
+from g2p.data.errors import DataFormatError, MissingFileError
 
 __all__ = [
     "MissingFileError",
@@ -52,10 +52,6 @@ DNA_LETTERS = frozenset("ACGT" + "RYSWKMBDHVN")
 _ALPHABETS = {"protein": PROTEIN_LETTERS, "dna": DNA_LETTERS}
 
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-class MissingFileError(DataFormatError, FileNotFoundError):
-    """An input file does not exist (catchable as either ``DataFormatError`` or ``FileNotFoundError``)."""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,9 +9,19 @@ returns a local path, looking in this order:
 3. ``<repo>/../shared/g2p-data/<path>``  (the sibling mirror, :func:`g2p.paths.shared_mirror`),
 4. a download into ``data/raw/<path>``.
 
-Mirror files are used in place, never copied.  Hashing every big file on every call would be slow,
-so a file found locally is trusted and a download is always verified; :func:`verify` and
-:func:`verify_all` hash on demand (memoised by path, size and mtime in ``data/cache/sha256.json``).
+Mirror files are used in place, never copied.  Every file is checked against its pinned sha256
+wherever it comes from: a download before it is put in place, a local copy (``data/raw`` or a
+mirror) each time it is resolved.  Digests are memoised by path, size and mtime in
+``data/cache/sha256.json`` (:class:`g2p.checksums.DigestCache`), so a warm run costs one ``stat``
+per file.  A copy whose digest differs is an error naming the file and both digests; it never falls
+back silently to another copy.  ``$G2P_DATA_MIRROR`` naming a folder that does not exist is an error.
+
+Why not ``pooch``: pooch (SciPy, scikit-image, MNE) keeps one cache folder, copies or downloads
+every file into it and re-hashes each file on every ``fetch``.  Here mirror files are used in place
+from several roots, the manifest carries licence and citation fields pooch's registry has no room
+for, and digests are cached; pooch would replace only the ~40 lines of the HTTP download itself
+(atomic, hash-checked, with a progress bar — which this module already does with ``urllib`` and
+``tqdm``), at the cost of a new dependency.
 
 Download URLs: a source whose mirror file is byte-identical to a public file has that file's URL.
 A file derived or recompressed for this project has no public URL with those exact bytes; it is
@@ -25,7 +35,6 @@ mirrors=[...], base_url=...)``; the module-level functions use a default resolve
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import urllib.error
 import urllib.request
@@ -38,7 +47,9 @@ import yaml
 from tqdm.auto import tqdm
 
 from g2p import atomic, paths
+from g2p.checksums import DigestCache, sha256_file
 from g2p.data.errors import DataFormatError
+from g2p.errors import ChecksumError, InputError
 
 __all__ = [
     "Source",
@@ -99,11 +110,11 @@ class Group:
     members: tuple[str, ...]
 
 
-class SourceUnavailableError(FileNotFoundError):
+class SourceUnavailableError(InputError, FileNotFoundError):
     """A raw file is in no local folder and could not be downloaded."""
 
 
-class ChecksumMismatchError(DataFormatError):
+class ChecksumMismatchError(DataFormatError, ChecksumError):
     """A file's sha256 differs from the pinned one."""
 
 
@@ -113,6 +124,8 @@ class ChecksumMismatchError(DataFormatError):
 
 
 def _source_from_entry(entry: Mapping[str, object], manifest_path: Path, index: int) -> Source:
+    if not isinstance(entry, Mapping):
+        raise DataFormatError(manifest_path, f"source #{index} is not a mapping of fields", field="sources")
     required = {"name", "path", "upstream", "version", "licence", "citation", "sha256"}
     missing = sorted(required - set(entry))
     if missing:
@@ -120,22 +133,47 @@ def _source_from_entry(entry: Mapping[str, object], manifest_path: Path, index: 
     unknown = sorted(set(entry) - set(Source.__dataclass_fields__))
     if unknown:
         raise DataFormatError(manifest_path, f"source {entry['name']!r} has unknown keys {unknown}")
+    for key in ("name", "path", "sha256"):
+        value = entry[key]
+        if key == "sha256" and value is None:
+            continue
+        if not isinstance(value, str) or not value:
+            raise DataFormatError(manifest_path, f"source #{index}: {key} must be a non-empty string, got {value!r}",
+                                  field=key)
+    sha = entry["sha256"]
+    if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+        raise DataFormatError(manifest_path, f"source {entry['name']!r}: sha256 must be 64 lower-case hex digits, "
+                              f"got {sha!r}", field="sha256")
+    if Path(str(entry["path"])).is_absolute() or ".." in Path(str(entry["path"])).parts:
+        raise DataFormatError(manifest_path, f"source {entry['name']!r}: path must be relative to the data folder, "
+                              f"got {entry['path']!r}", field="path")
     return Source(**entry)  # type: ignore[arg-type]
 
 
 def load_manifest(path: Path = MANIFEST_FILE) -> tuple[dict[str, Source], dict[str, Group]]:
     """Parse a manifest YAML into ``{name: Source}`` and ``{name: Group}``."""
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise DataFormatError(path, "data manifest not found") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataFormatError(path, f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                              line=mark.line + 1 if mark is not None else None) from exc
+    if not isinstance(document, Mapping) or not isinstance(document.get("sources", []), list):
+        raise DataFormatError(path, "a data manifest is a mapping with a 'sources' list", field="sources")
     sources: dict[str, Source] = {}
     for index, entry in enumerate(document.get("sources", [])):
         source = _source_from_entry(entry, Path(path), index)
         if source.name in sources:
             raise DataFormatError(path, f"duplicate source name {source.name!r}", field="name")
         sources[source.name] = source
-    groups = {
-        name: Group(name=name, path=spec["path"], members=tuple(spec["members"]))
-        for name, spec in (document.get("groups") or {}).items()
-    }
+    groups = {}
+    for name, spec in (document.get("groups") or {}).items():
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("path"), str) or not isinstance(spec.get("members"), list):
+            raise DataFormatError(path, f"group {name!r} needs a 'path' string and a 'members' list", field="groups")
+        groups[name] = Group(name=name, path=spec["path"], members=tuple(spec["members"]))
     for group in groups.values():
         for member in group.members:
             if member not in sources or Path(sources[member].path).parent != Path(group.path):
@@ -163,37 +201,8 @@ def checksums() -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class _HashCache:
-    """sha256 memo keyed by (resolved path, size, mtime_ns), stored as JSON and written atomically."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-
-    def _load(self) -> dict[str, dict[str, object]]:
-        try:
-            return json.loads(self.file.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
-
-    def sha256(self, path: Path) -> str:
-        path = path.resolve()
-        stat = path.stat()
-        entries = self._load()
-        entry = entries.get(str(path))
-        if entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
-            return str(entry["sha256"])
-        digest = sha256_file(path)
-        entries[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-        atomic.write_text(self.file, json.dumps(entries, indent=1, sort_keys=True))
-        return digest
+# sha256_file and the digest cache live in g2p.checksums (shared with the output folders' SHA256SUMS).
+_HashCache = DigestCache
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,11 +211,21 @@ class _HashCache:
 
 
 def _default_mirrors() -> list[Path]:
-    """``$G2P_DATA_MIRROR`` (read at call time) then the sibling shared mirror."""
+    """``$G2P_DATA_MIRROR`` (read at call time) then the sibling shared mirror.
+
+    A ``$G2P_DATA_MIRROR`` that is not a folder is an error, not a silent fall-back to the next source.
+    """
     mirrors = []
     env = os.environ.get(MIRROR_ENV)
     if env:
-        mirrors.append(Path(env))
+        mirror = Path(env).expanduser()
+        if not mirror.is_dir():
+            raise InputError(
+                f"${MIRROR_ENV} names {'a file' if mirror.exists() else 'a folder that does not exist'}",
+                path=mirror, field=MIRROR_ENV,
+                hint=f"point it at a copy of the data release (same layout as ../shared/g2p-data) or unset it",
+            )
+        mirrors.append(mirror)
     mirrors.append(paths.shared_mirror())
     return mirrors
 
@@ -274,8 +293,26 @@ class Resolver:
         return None
 
     def resolve(self, name: str) -> Path:
-        """A local path to raw file ``name``, downloading it into ``raw_dir`` when no copy exists."""
-        return self.locate(name) or self.download(name)
+        """A local path to raw file ``name`` whose sha256 matches the pin, downloading it into
+        ``raw_dir`` when no copy exists. A local copy that differs raises :class:`ChecksumMismatchError`."""
+        path = self.locate(name)
+        if path is None:
+            return self.download(name)
+        self._check(name, path)
+        return path
+
+    def _check(self, name: str, path: Path) -> None:
+        source = self.source(name)
+        if not source.sha256:
+            return
+        actual = self.hashes.sha256(path)
+        if actual != source.sha256:
+            raise ChecksumMismatchError(
+                path, f"sha256 of raw file {name!r} is {actual}, expected {source.sha256} (pinned in {MANIFEST_FILE.name})",
+                field="sha256",
+                hint="the copy is damaged or a different version: replace it with the data release's file, "
+                f"or delete it so that the next source (mirror or download) is used",
+            )
 
     def resolve_dir(self, group_name: str) -> Path:
         """A folder holding every file of group ``group_name`` (first root that has them all)."""
@@ -285,9 +322,14 @@ class Resolver:
             raise KeyError(f"unknown source group {group_name!r}; known: {', '.join(sorted(self.groups))}") from None
         for root in self.roots():
             if all((root / self.sources[m].path).is_file() for m in group.members):
+                for member in group.members:
+                    self._check(member, root / self.sources[member].path)
                 return root / group.path
         for member in group.members:
-            if not (self.raw_dir / self.sources[member].path).is_file():
+            member_path = self.raw_dir / self.sources[member].path
+            if member_path.is_file():
+                self._check(member, member_path)
+            else:
                 self.download(member)
         return self.raw_dir / group.path
 
@@ -299,17 +341,18 @@ class Resolver:
         url = source.download_url(self.base_url)
         if url is None:
             raise SourceUnavailableError(
-                f"raw file {source.name!r} ({source.path}) is not in {', '.join(map(str, self.roots()))} and has no "
-                f"public URL with these exact bytes (it was derived or recompressed for this project); {_how_to_fix()}"
+                f"raw file {source.name!r} is not in {', '.join(map(str, self.roots()))} and has no "
+                f"public URL with these exact bytes (it was derived or recompressed for this project)",
+                path=source.path, hint=_how_to_fix(),
             )
         with atomic.open_for_write(target) as tmp:
             actual = self._fetch(source, url, tmp)
             if source.sha256 and actual != source.sha256:
                 raise ChecksumMismatchError(
                     target,
-                    f"sha256 mismatch for {source.name!r} downloaded from {url}: expected {source.sha256}, "
-                    f"got {actual}; the file was not kept",
-                    field="sha256",
+                    f"sha256 of {source.name!r} downloaded from {url} is {actual}, expected {source.sha256}; "
+                    "the file was not kept",
+                    field="sha256", hint="the server holds another version: check the URL or $G2P_DATA_URL",
                 )
         return target
 
@@ -328,22 +371,15 @@ class Resolver:
             reason = getattr(exc, "reason", exc)
             code = f"HTTP {exc.code} " if isinstance(exc, urllib.error.HTTPError) else ""
             raise SourceUnavailableError(
-                f"could not download raw file {source.name!r} ({source.path}) from {url}: {code}{reason}; {_how_to_fix()}"
+                f"could not download raw file {source.name!r} from {url}: {code}{reason}",
+                path=source.path, hint=_how_to_fix(),
             ) from exc
         return digest.hexdigest()
 
     # -- verification -----------------------------------------------------------------------------
     def verify(self, name: str) -> Path:
-        """Resolve ``name`` and check its sha256 against the pin; raise ``ChecksumMismatchError`` if it differs."""
-        source = self.source(name)
-        path = self.resolve(name)
-        if source.sha256:
-            actual = self.hashes.sha256(path)
-            if actual != source.sha256:
-                raise ChecksumMismatchError(
-                    path, f"sha256 mismatch for {name!r}: expected {source.sha256}, got {actual}", field="sha256"
-                )
-        return path
+        """Resolve ``name`` and check its sha256 against the pin (what :meth:`resolve` does anyway)."""
+        return self.resolve(name)
 
     def verify_all(self) -> dict[str, str]:
         """Hash every locally available source: ``{name: "ok" | "mismatch" | "missing"}`` (no downloads)."""

@@ -1,0 +1,149 @@
+"""sha256 of files and folders: a digest cache for raw files, and ``SHA256SUMS`` for output folders.
+
+* :class:`DigestCache` memoises a file's sha256 by (resolved path, size, mtime_ns) in
+  ``data/cache/sha256.json``, so checking every raw file on every run costs a ``stat`` per file once
+  its digest is known (a file that changes gets a new size or mtime and is hashed again).
+* Every folder written through :func:`g2p.atomic.directory` (curated datasets, model checkpoints,
+  model and pipeline folders) carries a ``SHA256SUMS`` file in the format of ``sha256sum`` (so
+  ``sha256sum -c SHA256SUMS`` checks it by hand). :func:`verify_folder` checks it before a folder is
+  reused or loaded, and names the first file that is missing or differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from g2p.errors import ChecksumError, InputError
+
+SUMS_FILE = "SHA256SUMS"
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class DigestCache:
+    """sha256 memo keyed by (resolved path, size, mtime_ns), stored as JSON and written atomically."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = Path(file)
+
+    def _load(self) -> dict[str, dict[str, object]]:
+        try:
+            entries = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # absent or unreadable: the cache is only a shortcut, rebuilt as files are hashed
+        return entries if isinstance(entries, dict) else {}
+
+    def sha256(self, path: Path) -> str:
+        from g2p import atomic
+
+        path = Path(path).resolve()
+        stat = path.stat()
+        entries = self._load()
+        entry = entries.get(str(path))
+        if (isinstance(entry, dict) and entry.get("size") == stat.st_size
+                and entry.get("mtime_ns") == stat.st_mtime_ns and isinstance(entry.get("sha256"), str)):
+            return str(entry["sha256"])
+        digest = sha256_file(path)
+        entries[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+        try:
+            atomic.write_text(self.file, json.dumps(entries, indent=1, sort_keys=True))
+        except OSError:
+            pass  # a read-only cache folder only costs the next run a re-hash
+        return digest
+
+
+def default_cache() -> DigestCache:
+    from g2p import paths
+
+    return DigestCache(paths.cache / "sha256.json")
+
+
+def cached_sha256(path: Path) -> str:
+    """The sha256 of ``path`` through the project's digest cache."""
+    return default_cache().sha256(Path(path))
+
+
+# --------------------------------------------------------------------------------------------------
+# Folder manifests
+# --------------------------------------------------------------------------------------------------
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != SUMS_FILE)
+
+
+def folder_digests(folder: Path) -> dict[str, str]:
+    """``{relative posix path: sha256}`` of every file under ``folder`` except ``SHA256SUMS``."""
+    folder = Path(folder)
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in _files(folder)}
+
+
+def write_manifest(folder: Path) -> Path:
+    """Write ``folder/SHA256SUMS`` (``<sha256>  <relative path>`` per file, sorted)."""
+    folder = Path(folder)
+    lines = [f"{digest}  {name}\n" for name, digest in folder_digests(folder).items()]
+    target = folder / SUMS_FILE
+    target.write_text("".join(lines), encoding="utf-8")
+    return target
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    folder = Path(folder)
+    sums = folder / SUMS_FILE
+    entries: dict[str, str] = {}
+    try:
+        text = sums.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ChecksumError("not a sha256sum listing (not UTF-8 text)", path=sums) from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) or not name:
+            raise ChecksumError(f"malformed line {line[:80]!r}; expected '<sha256>  <file>'", path=sums, line=number)
+        entries[name] = digest
+    return entries
+
+
+def verify_folder(folder: Path, *, what: str = "folder", hint: str | None = None) -> None:
+    """Check ``folder`` against its ``SHA256SUMS``; raise naming the first file that differs.
+
+    ``what`` names the folder's kind in messages (``curated dataset``, ``model folder`` …) and
+    ``hint`` says how to re-create it. Files added after the manifest was written are allowed.
+    """
+    folder = Path(folder)
+    sums = folder / SUMS_FILE
+    if not folder.is_dir():
+        raise InputError(f"no {what} here (not a folder)", path=folder, hint=hint)
+    if not sums.is_file():
+        raise ChecksumError(
+            f"{what} has no {SUMS_FILE}, so its files cannot be checked (written by hand or by an older g2p)",
+            path=folder, hint=hint,
+        )
+    for name, expected in read_manifest(folder).items():
+        file = folder / name
+        if not file.is_file():
+            raise ChecksumError(f"listed in {SUMS_FILE} but missing", path=file, hint=hint)
+        found = sha256_file(file)
+        if found != expected:
+            raise ChecksumError(
+                f"sha256 {found} differs from {expected} recorded in {SUMS_FILE} (the file was changed or "
+                "damaged after it was written)",
+                path=file, hint=hint,
+            )
+
+
+def folder_matches(folder: Path) -> bool:
+    """Whether ``folder`` has a ``SHA256SUMS`` and every file listed matches it (no exception)."""
+    try:
+        verify_folder(folder)
+    except (InputError, OSError):
+        return False
+    return True
