@@ -90,6 +90,11 @@ class G2PDiffusionPipeline(DiffusionPipeline):
             raise ValueError(f"output_type must be 'pt', 'np' or 'pil', got {output_type!r}")
         if num_images_per_barcode < 1 or num_inference_steps < 1:
             raise ValueError("num_images_per_barcode and num_inference_steps must be at least 1")
+        scales = {"guidance_scale": guidance_scale, "alignment_scale": alignment_scale,
+                  "environment_guidance_scale": environment_guidance_scale}
+        for name, scale in scales.items():
+            if scale is not None and not np.isfinite(float(scale)):
+                raise ValueError(f"{name} must be a finite number, got {scale!r}")
         seqs = validate_barcodes(barcodes)
         n = len(seqs)
         lat_arr, lon_arr = validate_coordinates(_as_list(lat, n, "lat"), _as_list(lon, n, "lon"))
@@ -158,7 +163,17 @@ def save_pipeline(pipe: G2PDiffusionPipeline, target: Path) -> Path:
 
 
 def load_pipeline(path: Path, device: torch.device | str | None = None) -> G2PDiffusionPipeline:
-    pipe = G2PDiffusionPipeline.from_pretrained(str(path))
+    """A pipeline folder written by :func:`save_pipeline`, checked against its ``SHA256SUMS`` first."""
+    from g2p import checksums
+    from g2p.data.errors import DataFormatError
+
+    hint = "pass a pipeline folder that training wrote (runs/<preset>/g2pdiffusion/<variant>/pipeline)"
+    checksums.verify_folder(Path(path), what="pipeline folder", hint=hint)
+    try:
+        pipe = G2PDiffusionPipeline.from_pretrained(str(path))
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:  # unreadable config or weights
+        raise DataFormatError(path, f"cannot load the pipeline ({type(exc).__name__}: {str(exc)[:200]})",
+                              hint=hint) from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device) if device is not None else pipe
 
@@ -167,31 +182,37 @@ def load_pipeline(path: Path, device: torch.device | str | None = None) -> G2PDi
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="a saved pipeline folder (runs/<preset>/g2pdiffusion/full/pipeline)")
     parser.add_argument("--barcode", required=True, action="append", help="DNA barcode (ACGTN); repeat for several")
-    parser.add_argument("--lat", type=float, action="append", help="latitude in degrees (one, or one per barcode)")
-    parser.add_argument("--lon", type=float, action="append", help="longitude in degrees (one, or one per barcode)")
+    from g2p.cli import finite_float, non_negative_int, positive_int
+
+    parser.add_argument("--lat", type=finite_float, action="append", help="latitude in degrees (one, or one per barcode)")
+    parser.add_argument("--lon", type=finite_float, action="append", help="longitude in degrees (one, or one per barcode)")
     parser.add_argument("--out", required=True, type=Path, help="folder for the PNG files")
-    parser.add_argument("--num-images", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--guidance-scale", type=float, default=2.0)
-    parser.add_argument("--alignment-scale", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num-images", type=positive_int, default=1)
+    parser.add_argument("--steps", type=positive_int, default=25)
+    parser.add_argument("--guidance-scale", type=finite_float, default=2.0)
+    parser.add_argument("--alignment-scale", type=finite_float, default=0.0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
 
 
 def main(args: argparse.Namespace) -> int:
-    import sys
+    from g2p.errors import G2PError, UsageError
 
     try:
         return _generate(args)
-    except ValueError as exc:  # bad barcode / coordinates: a message, not a traceback
-        print(f"g2p generate: {exc}", file=sys.stderr)
-        return 2
+    except G2PError:
+        raise
+    except ValueError as exc:  # bad barcode / coordinates: one line from the CLI, not a traceback
+        raise UsageError(f"g2p generate: {exc}", hint="see g2p generate --help") from exc
 
 
 def _generate(args: argparse.Namespace) -> int:
     from g2p.device import try_gpu
 
     if not (Path(args.model) / "model_index.json").is_file():
-        raise ValueError(f"{args.model}: not a saved pipeline (no model_index.json)")
+        from g2p.data.errors import MissingFileError
+
+        raise MissingFileError(args.model, "not a saved pipeline (no model_index.json)",
+                               hint="pass runs/<preset>/g2pdiffusion/<variant>/pipeline")
     validate_barcodes(args.barcode)
     n = len(args.barcode)
     lat = args.lat[0] if args.lat and len(args.lat) == 1 else args.lat

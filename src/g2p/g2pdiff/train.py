@@ -391,6 +391,7 @@ def config_from_preset(preset: str, **overrides: Any) -> DiffusionTrainConfig:
     """``DiffusionTrainConfig`` from the preset's ``diffusion`` block (+ ``common.seed``); ``None`` overrides are ignored."""
     from g2p import presets
 
+    presets.section(preset, "diffusion")  # checks the block's keys, types and ranges, naming the YAML file
     data = presets.load(preset)
     values = dict(data.get("diffusion") or {})
     if "seed" in (data.get("common") or {}):

@@ -51,17 +51,23 @@ def load_model(model_dir: Path, device: torch.device | str | None = None) -> Loa
     concept list, GO vocabulary and input spec. A folder that is not one gives a clear error."""
     import transformers
 
+    from g2p import checksums
+    from g2p.data.errors import DataFormatError, MissingFileError
+
     model_dir = Path(model_dir)
+    hint = "pass the best/ folder that `python -m g2p train` writes (retrain if it was damaged)"
     if not model_dir.is_dir():
-        raise FileNotFoundError(f"model directory {model_dir} does not exist")
+        raise MissingFileError(model_dir, "model folder does not exist", hint=hint)
     missing = [f for f in ("config.json", TERMS_FILE, CONCEPTS_FILE, INPUTS_FILE) if not (model_dir / f).exists()]
     if missing:
-        raise FileNotFoundError(
-            f"{model_dir} is not a GenePheno model folder (missing {', '.join(missing)}); "
-            "pass the best/ folder that g2p.genepheno.train writes"
-        )
+        raise MissingFileError(model_dir, f"not a GenePheno model folder (missing {', '.join(missing)})", hint=hint)
+    checksums.verify_folder(model_dir, what="model folder", hint=hint)  # before any file is parsed
     transformers.utils.logging.disable_progress_bar()
-    model = GenePhenoModel.from_pretrained(model_dir)
+    try:
+        model = GenePhenoModel.from_pretrained(model_dir)
+    except (OSError, ValueError, RuntimeError) as exc:  # unreadable weights or config
+        raise DataFormatError(model_dir, f"cannot load the model ({type(exc).__name__}: {str(exc)[:200]})",
+                              hint=hint) from exc
     model.to(device or try_gpu()).eval()
     terms = pd.read_csv(model_dir / TERMS_FILE, sep="\t", dtype=str, keep_default_na=False)
     concepts = pd.read_csv(model_dir / CONCEPTS_FILE, sep="\t", dtype=str, keep_default_na=False)
@@ -110,10 +116,14 @@ def predict(
     """Top-``top_k`` phenotype terms per FASTA record: columns gene, rank (1 = best), term_id, term_name,
     score. Without ``go_annotations`` a GO-using model sees only its ``[CLS]`` token for the GO stream."""
     from g2p.data.readers import read_fasta
+    from g2p.errors import InputError
 
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise InputError(f"top_k must be an integer >= 1, got {top_k!r}", field="top_k")
     loaded = load_model(model_dir)
     records = read_fasta(Path(fasta), alphabet=loaded.spec.alphabet)
     genes = [a or e for a, e in zip(records["accession"], records["entry_name"])]
+    _check_unique_ids(Path(fasta), genes)
     if go_annotations is not None:
         go_inputs = go_inputs_from_annotations(list(records["accession"]), Path(go_annotations))
     else:
@@ -128,12 +138,30 @@ def predict(
     return pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
 
 
+def _check_unique_ids(fasta: Path, genes: list[str]) -> None:
+    """Every record needs its own id: rows of the output are keyed by it (duplicates would merge)."""
+    from g2p.data.errors import DataFormatError
+    from g2p.data.readers import read_text
+
+    seen: set[str] = set()
+    for index, gene in enumerate(genes):
+        if gene and gene not in seen:
+            seen.add(gene)
+            continue
+        headers = [n for n, line in enumerate(read_text(fasta).splitlines(), start=1) if line.startswith(">")]
+        problem = f"record id {gene!r} appears more than once" if gene else "record has no id"
+        raise DataFormatError(fasta, problem, line=headers[index], field="id",
+                              hint="give every record a unique id after '>'")
+
+
 # --------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fasta", type=Path, required=True, help="protein FASTA (UniProt headers)")
     parser.add_argument("--model", type=Path, required=True, help="a trained model folder (…/best)")
     parser.add_argument("--go", type=Path, help="optional GO annotation TSV: accession<TAB>go_ids (;-separated)")
-    parser.add_argument("--top-k", type=int, default=20)
+    from g2p.cli import positive_int
+
+    parser.add_argument("--top-k", type=positive_int, default=20, help="terms per gene (at least 1; default 20)")
     parser.add_argument("--out", type=Path, required=True, help="output TSV (written atomically)")
 
 

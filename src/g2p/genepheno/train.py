@@ -269,6 +269,10 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
              "run_key": key, "train_time_s": 0.0}
     ckpt = output_dir / CHECKPOINT
     if resume and (ckpt / "state.json").exists():
+        from g2p import checksums
+
+        checksums.verify_folder(ckpt, what="training checkpoint",
+                                hint="delete the checkpoint folder or pass --no-resume to start over")
         saved = json.loads((ckpt / "state.json").read_text())
         if saved.get("run_key") == key:
             state = saved
@@ -384,12 +388,15 @@ def preset_config(preset: str, **overrides) -> TrainConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="curated dataset name (mpo or hpo)")
-    parser.add_argument("--preset", default="quick", help="smoke, quick or paper (default quick)")
+    from g2p.cli import non_negative_int, positive_int
+    from g2p.presets import PRESETS
+
+    parser.add_argument("--preset", default="quick", choices=PRESETS, help="smoke, quick or paper (default quick)")
     parser.add_argument("--experiment", default="complete", help="run name under runs/<preset>/genepheno/<dataset>/")
     parser.add_argument("--encoder", choices=["kmer", "cnn", "hf"], help="override the preset's encoder")
     parser.add_argument("--hf-model", help="Hugging Face model name or local folder (with --encoder hf)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--seed", type=non_negative_int)
     parser.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
 
 
@@ -399,9 +406,9 @@ def main(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model,
                                    "epochs": args.epochs, "seed": args.seed}.items() if v is not None}
+    out = paths.run_dir(args.preset, f"genepheno/{args.dataset}/{args.experiment}")  # checked before any work
     config = preset_config(args.preset, **overrides)
     dataset = load(args.dataset)
-    out = paths.run_dir(args.preset, f"genepheno/{args.dataset}/{args.experiment}")
     result = train(dataset, config, out, resume=not args.no_resume)
     print(result.history.to_string(index=False))
     print(f"best val Fmax {result.best_val_fmax:.4f} → {result.best_dir}")
