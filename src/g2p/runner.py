@@ -357,7 +357,8 @@ def _parse_repr(text: str) -> Any:
 
 
 def read_glued(path: Path) -> dict[str, Any]:
-    """The values a notebook glued with ``myst_nb.glue`` (stored as text/plain reprs)."""
+    """The values a notebook glued with ``myst_nb.glue``: numbers and strings from their text/plain
+    reprs; glued ``IPython.display.Markdown`` as its Markdown text."""
     nb = json.loads(Path(path).read_text())
     values: dict[str, Any] = {}
     for cell in nb.get("cells", []):
@@ -366,6 +367,10 @@ def read_glued(path: Path) -> dict[str, Any]:
             if not scrap or "name" not in scrap:
                 continue
             prefix = scrap.get("mime_prefix", "application/papermill.record/")
+            markdown = output.get("data", {}).get(prefix + "text/markdown")
+            if markdown is not None:
+                values[scrap["name"]] = "".join(markdown) if isinstance(markdown, list) else markdown
+                continue
             text = output.get("data", {}).get(prefix + "text/plain")
             if text is None:
                 continue
@@ -459,8 +464,9 @@ def build_book(preset: str = "quick", path_output: Path | None = None, *, source
     """
     source_root = source_root or paths.root
     build_dir = build_dir or paths.build_dir(preset)
-    stage = stage_book(preset, source_root=source_root, build_dir=build_dir)
-    missing = missing_book_inputs(stage)
+    missing = [page for page in toc_files(source_root / "_toc.yml")
+               if not any((build_dir / page.removeprefix("build/") if page.startswith("build/") else source_root / page)
+                          .with_name(Path(page).name + suffix).is_file() for suffix in (".md", ".ipynb"))]
     if missing:
         reasons = []
         for page in missing:
@@ -476,6 +482,7 @@ def build_book(preset: str = "quick", path_output: Path | None = None, *, source
             f"the {preset} book needs pages that do not exist: " + "; ".join(reasons),
             hint=f"run the notebooks first: python -m g2p run --preset {preset} (or PRESET={preset} make book)",
         )
+    stage = stage_book(preset, source_root=source_root, build_dir=build_dir)
     exe = Path(sys.executable).with_name("jupyter-book")
     output = Path(path_output) if path_output is not None else paths.output_root
     command = [str(exe if exe.exists() else shutil.which("jupyter-book") or "jupyter-book")]

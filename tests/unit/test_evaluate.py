@@ -28,7 +28,7 @@ def bench(toy, tmp_path_factory):
     pd.DataFrame({"dataset": ["other"], "method": ["x"], "bin": ["All"], "fmax": [0.5]}).to_csv(
         out / evaluate.RESULTS_FILE, index=False)
     results = evaluate.run_benchmark(
-        "toy", "smoke", variants=[], n_boot=20, seed=0, baseline_settings=FAST_BASELINES,
+        "toy", "smoke", variants=[], n_boot=20, seeds=[0], baseline_settings=FAST_BASELINES,
         output_dir=out, loader=lambda name: toy, progress=None)
     return out, results
 
@@ -60,7 +60,7 @@ def test_every_method_and_bin_is_scored(bench, toy):
 def test_baseline_scores_are_cached(bench, toy):
     out, results = bench
     again = evaluate.run_benchmark(
-        "toy", "smoke", variants=[], n_boot=20, seed=0, baseline_settings=FAST_BASELINES,
+        "toy", "smoke", variants=[], n_boot=20, seeds=[0], baseline_settings=FAST_BASELINES,
         output_dir=out, loader=lambda name: toy, progress=None)
     # Cached scores → identical metrics and the stored (first-run) wall times.
     pd.testing.assert_frame_equal(results.reset_index(drop=True), again.reset_index(drop=True))
@@ -76,16 +76,29 @@ def test_model_overrides_map_notebook_names():
     assert evaluate.model_overrides(lambda1=0.0, lambda2=None, tau=0.5) == {"lambda_ex": 0.0, "tau": 0.5}
 
 
-def test_genepheno_variants_train_and_score(toy, tmp_path, monkeypatch):
+def test_genepheno_variants_train_and_score_per_seed(toy, tmp_path, monkeypatch):
     pytest.importorskip("g2p.genepheno.train")
     monkeypatch.setattr(evaluate.paths, "runs", tmp_path / "runs")
     results = evaluate.run_benchmark(
-        "toy", "smoke", variants=["complete", "no_exclusive"], overrides=TINY_MODEL, n_boot=5,
+        "toy", "smoke", variants=["complete", "no_exclusive"], overrides=TINY_MODEL, n_boot=5, seeds=[0, 1],
         baseline_settings=FAST_BASELINES, output_dir=tmp_path / "out", loader=lambda name: toy, progress=None)
     ours = results[results["name"].isin(["complete", "no_exclusive"])]
     assert set(ours["kind"]) == {"ours", "ablation"}
     assert ours[["fmax", "auc"]].apply(lambda c: c.between(0, 1)).all().all()
-    assert (tmp_path / "runs" / "smoke" / "genepheno" / "toy" / "complete" / "best").is_dir()
+    for seed in (0, 1):
+        assert (tmp_path / "runs" / "smoke" / "genepheno" / "toy" / "complete" / f"seed{seed}" / "best").is_dir()
+    # trained methods once per seed, deterministic baselines once; bootstrap bounds only for seed 0
+    per_method = results[results["bin"] == "All"].groupby("name")["seed"].apply(sorted)
+    assert per_method["complete"] == [0, 1] and per_method["deeppheno_like"] == [0, 1]
+    assert per_method["naive"] == [0]
+    all_rows = results[results["bin"] == "All"]
+    assert all_rows[all_rows["seed"] == 1]["fmax_lo"].isna().all()
+    assert all_rows[all_rows["seed"] == 0]["fmax_lo"].notna().all()
+    summary = evaluate.summarise(results)
+    row = summary[(summary["name"] == "complete") & (summary["bin"] == "All")].iloc[0]
+    both = all_rows[all_rows["name"] == "complete"]["fmax"]
+    assert row["n_seeds"] == 2 and row["fmax"] == pytest.approx(both.mean())
+    assert row["fmax_sd"] == pytest.approx(both.std(ddof=1))
     _, violations = evaluate.load_results("smoke", tmp_path / "out")
     assert {"complete", "no_exclusive"} <= set(violations["name"])
 
@@ -98,7 +111,7 @@ def test_tables_and_figures_from_results(bench):
 
     out, _ = bench
     results, violations = evaluate.load_results("smoke", out)
-    results = results[results["dataset"] == "toy"]
+    results = evaluate.summarise(results[results["dataset"] == "toy"])
     table = plots.table1(results, "toy")
     assert set(table.index) == set(results["method"])
     assert ("All", "Fmax") in table.columns and (published.SOURCE, "AUC") in table.columns

@@ -107,12 +107,76 @@ def test_hf_embeddings_are_mean_pooled_and_cached(tiny_protein_lm, tmp_path, mon
     np.testing.assert_allclose(second, first[::-1])
 
 
-def test_encode_genes_batches_trim_padding():
-    spec = encoders.InputSpec(encoder="kmer", alphabet="protein", kmer_ks=(1,), max_go_tokens=8)
-    vocab = encoders.GoVocabulary.build([["GO:1"], ["GO:1", "GO:2"]], min_count=1)
-    genes = encoders.encode_genes(["MKV", "WWW"], [["GO:1"], ["GO:1", "GO:2"]], spec, vocab)
-    batch = genes.batch(np.array([0]))
-    assert batch["seq_features"].shape == (1, 20) and batch["go_ids"].tolist() == [[2, 3]]
-    assert genes.batch(np.array([0, 1]))["go_ids"].shape == (2, 3)
+def test_kmer_counts_match_scikit_learn_on_random_proteins():
+    """The numpy k-mer counter equals CountVectorizer with the fixed k-mer vocabulary, ambiguous letters,
+    sequences shorter than k and a terminal * included."""
+    import itertools
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    rng = np.random.default_rng(0)
+    letters = list(encoders.STANDARD["protein"]) + ["X", "B"]
+    seqs = ["".join(rng.choice(letters, size=int(n))) for n in rng.integers(1, 60, size=40)] + ["M", "MK*"]
+    feat = encoders.KmerFeaturizer("protein")
+    ours = feat.transform(seqs).toarray()
+    clean = [encoders.check_sequence(s) for s in seqs]
+    blocks = []
+    for k in feat.ks:
+        vocab = ["".join(p) for p in itertools.product(encoders.STANDARD["protein"], repeat=k)]
+        counts = CountVectorizer(analyzer="char", ngram_range=(k, k), lowercase=False, vocabulary=vocab).transform(clean)
+        blocks.append(counts.toarray() / np.maximum([len(s) - k + 1 for s in clean], 1)[:, None])
+    np.testing.assert_allclose(ours, np.hstack(blocks), rtol=1e-6)
+    assert feat.feature_names()[:2] == ["A", "C"] and len(feat.feature_names()) == feat.n_features
+
+
+def test_segments_cover_the_sequence_in_order():
+    feat = encoders.KmerFeaturizer("dna", ks=(1,))
+    pieces = feat.transform_segments(["AAAACCCC", "GT"], n_segments=2).toarray()
+    assert pieces.shape == (4, 4)
+    np.testing.assert_allclose(pieces[0], [1, 0, 0, 0])  # AAAA
+    np.testing.assert_allclose(pieces[1], [0, 1, 0, 0])  # CCCC
+    np.testing.assert_allclose(pieces[2], [0, 0, 1, 0])  # G
+    np.testing.assert_allclose(pieces[3], [0, 0, 0, 1])  # T
+
+
+def test_projection_is_whitened_on_train_and_round_trips(tmp_path):
+    rng = np.random.default_rng(1)
+    seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=int(n))) for n in rng.integers(50, 300, 60)]
+    spec = encoders.InputSpec(kmer_ks=(1, 2), seq_dim=8, seq_segments=3)
+    projection = spec.fit_projection(seqs)
+    train = projection.transform(spec.raw_features(seqs))
+    assert train.shape == (60, 8)
+    np.testing.assert_allclose(train.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(train.std(0, ddof=1), 1, rtol=1e-3)
+    # sparse and dense inputs give the same projection
+    raw = spec.raw_features(seqs[:5])
+    np.testing.assert_allclose(projection.transform(raw), projection.transform(raw.toarray()), rtol=1e-4, atol=1e-5)
+    loaded = encoders.SequenceProjection.load(projection.save(tmp_path / "p.npz"))
+    np.testing.assert_array_equal(loaded.transform(raw), projection.transform(raw))
+    (tmp_path / "bad.npz").write_bytes(b"not an npz")
+    with pytest.raises(ValueError, match="bad.npz: not a sequence projection"):
+        encoders.SequenceProjection.load(tmp_path / "bad.npz")
+
+
+def test_encode_genes_batches_tokens_and_the_whole_go_bag():
+    seqs = ["MKVLLAAGHW" * 3, "WWWPPPKKKDDD" * 2, "MK"]
+    spec = encoders.InputSpec(encoder="kmer", alphabet="protein", kmer_ks=(1,), max_go_tokens=2, seq_dim=2,
+                              seq_segments=4)
+    go = [["GO:1"], ["GO:1", "GO:2", "GO:3"], []]
+    vocab = encoders.GoVocabulary.build(go, min_count=1)
+    genes = encoders.encode_genes(seqs, go, spec, vocab, projection=spec.fit_projection(seqs))
+    batch = genes.batch(np.array([0, 1, 2]))
+    assert batch["seq_features"].shape == (3, 5, 2)  # whole sequence + 4 segments
+    # "MK" has only 2 residues: two of its four segments are empty and masked out
+    assert batch["seq_mask"].tolist()[2] == [True, False, True, True, False]
+    assert batch["go_ids"].shape == (3, 2)  # truncated at max_go_tokens ([CLS] + 1 term) …
+    assert batch["go_counts"].tolist() == [1.0, 3.0, 0.0]  # … but the bag holds every term
+    assert batch["go_bag_offsets"].tolist() == [0, 1, 4] and len(batch["go_bag_ids"]) == 4
+    bag = encoders.GoBag(len(vocab), 4)
+    out = bag(batch["go_bag_ids"], batch["go_bag_offsets"], batch["go_counts"])
+    assert out.shape == (3, 5)
+    assert out[2, :4].abs().sum() == 0 and out[:, 4].tolist() == pytest.approx(np.log1p([1, 3, 0]).tolist())
     with pytest.raises(ValueError, match="needs hf_model"):
         encoders.InputSpec(encoder="hf")
+    with pytest.raises(ValueError, match="needs a fitted SequenceProjection"):
+        encoders.encode_genes(seqs, None, spec, None)

@@ -115,12 +115,86 @@ def test_total_loss_combines_parts_and_bce_option():
     s, c = torch.randn(3, 5), torch.randn(3, 4)
     y, yc = (torch.rand(3, 5) < 0.5).float(), (torch.rand(3, 4) < 0.5).float()
     pairs = torch.tensor([[0, 1]])
-    parts = losses.genepheno_loss(s, y, c, yc, pairs, tau=0.7, lambda_ex=0.3, lambda_go=0.2)
+    parts = losses.genepheno_loss(s, y, c, yc, pairs, loss="contrastive", reduction="sum", tau=0.7,
+                                  lambda_ex=0.3, lambda_go=0.2)
     assert parts.mlc.item() == pytest.approx(losses.contrastive_multilabel_loss(s, y, 0.7).item())
     assert parts.go.item() == pytest.approx(losses.contrastive_multilabel_loss(c, yc, 0.7).item())
     assert parts.total.item() == pytest.approx((parts.mlc + 0.3 * parts.ex + 0.2 * parts.go).item())
-    bce = losses.genepheno_loss(s, y, c, yc, pairs, loss="bce", lambda_ex=0.0, lambda_go=0.0)
+    bce = losses.genepheno_loss(s, y, c, yc, pairs, loss="bce", reduction="sum", lambda_ex=0.0, lambda_go=0.0)
     expected = torch.nn.functional.binary_cross_entropy_with_logits(s, y, reduction="sum") / 3
     assert bce.total.item() == pytest.approx(expected.item(), rel=1e-6)
+    mean_bce = losses.genepheno_loss(s, y, c, yc, pairs, loss="bce", lambda_ex=0.0, lambda_go=0.0)
+    assert mean_bce.total.item() == pytest.approx(expected.item() / 5, rel=1e-6)
     with pytest.raises(ValueError, match="unknown loss"):
         losses.genepheno_loss(s, y, c, yc, pairs, loss="hinge")
+
+
+# --------------------------------------------------------------------------- the anchored variant
+def _anchored_reference(s: list[float], y: list[int], tau: float) -> tuple[float, float]:
+    """L+ and L− of the anchored form written as double sums with an explicit zero-logit anchor."""
+    pos = [v for v, t in zip(s, y) if t]
+    neg = [v for v, t in zip(s, y) if not t]
+    l_pos = sum(math.log(1 + math.exp(-si / tau) + sum(math.exp((sj - si) / tau) for sj in neg)) for si in pos)
+    l_neg = sum(math.log(1 + math.exp(sj / tau) + sum(math.exp((sj - si) / tau) for si in pos)) for sj in neg)
+    return l_pos, l_neg
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.5])
+def test_anchored_loss_matches_a_hand_computation(tau):
+    s = [[2.0, -1.0, 0.5, 0.0, -3.0], [0.3, 0.2, -0.4, 1.5, 0.0], [0.1, -0.2, 0.3, 0.0, 1.0]]
+    y = [[1, 0, 1, 0, 0], [0, 1, 0, 1, 1], [0, 0, 0, 0, 0]]  # the last gene has no positive
+    l_pos, l_neg = losses.contrastive_multilabel_terms(torch.tensor(s), torch.tensor(y), tau, anchored=True)
+    for row in range(3):
+        ref_pos, ref_neg = _anchored_reference(s[row], y[row], tau)
+        assert l_pos[row].item() == pytest.approx(ref_pos, rel=1e-5, abs=1e-7)
+        assert l_neg[row].item() == pytest.approx(ref_neg, rel=1e-5)
+    # by hand for one gene, one positive (s=1) and one negative (s=0), tau=1:
+    # L+ = log(1 + e^{-1} + e^{-1}), L− = log(1 + e^{0} + e^{-1})
+    l_pos, l_neg = losses.contrastive_multilabel_terms(torch.tensor([[1.0, 0.0]]), torch.tensor([[1, 0]]), anchored=True)
+    assert l_pos.item() == pytest.approx(math.log(1 + 2 * math.exp(-1)))
+    assert l_neg.item() == pytest.approx(math.log(2 + math.exp(-1)))
+    # "mean" divides L+ by |Ω+| and L− by |Ω−|
+    mean_pos, mean_neg = losses.contrastive_multilabel_terms(torch.tensor(s), torch.tensor(y), tau, anchored=True,
+                                                             reduction="mean")
+    ref_pos, ref_neg = _anchored_reference(s[0], y[0], tau)
+    assert mean_pos[0].item() == pytest.approx(ref_pos / 2, rel=1e-5)
+    assert mean_neg[0].item() == pytest.approx(ref_neg / 3, rel=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_paper_loss_is_shift_invariant_and_the_anchored_one_is_not(reduction):
+    """Adding a constant to all of a gene's logits leaves L_MLC unchanged (so it cannot learn how many
+    terms a gene has); the anchored loss changes, and its gradient has a non-zero sum per gene."""
+    torch.manual_seed(0)
+    s = torch.randn(4, 30)
+    y = (torch.rand(4, 30) < 0.2).float()
+    y[:, 0] = 1
+    for shift in (-3.0, 2.5):
+        paper = [losses.label_loss(x, y, "contrastive", reduction=reduction) for x in (s, s + shift)]
+        anchored = [losses.label_loss(x, y, "anchored", reduction=reduction) for x in (s, s + shift)]
+        assert paper[0].item() == pytest.approx(paper[1].item(), rel=1e-5)
+        assert abs(anchored[0].item() - anchored[1].item()) > 1e-2
+    for kind, vanishes in (("contrastive", True), ("anchored", False)):
+        x = s.clone().requires_grad_(True)
+        losses.label_loss(x, y, kind, reduction=reduction).backward()
+        per_gene = x.grad.sum(-1).abs()
+        assert (per_gene.max().item() < 1e-5) == vanishes
+
+
+def test_mean_reduction_puts_the_three_terms_on_one_scale():
+    """On a fixture shaped like MPO (4,000 terms, ~1.4% positives; 400 concepts, ~10% positive; 300
+    exclusive pairs) with untrained logits ~ N(0, 1): summed as the paper writes them, L_MLC is over
+    ten times L_GO and fifty times L_ex, so λ1 and λ2 weigh next to nothing; averaged per term set
+    (means over Ω+, Ω−, concepts and pairs) the three are O(1) and within a factor of 20."""
+    torch.manual_seed(0)
+    s, c = torch.randn(32, 4000), torch.randn(32, 400)
+    y = (torch.rand(32, 4000) < 0.014).float()
+    yc = (torch.rand(32, 400) < 0.1).float()
+    pairs = torch.randint(0, 4000, (300, 2))
+    summed = losses.genepheno_loss(s, y, c, yc, pairs, loss="contrastive", reduction="sum")
+    assert summed.mlc.item() > 10 * summed.go.item() and summed.mlc.item() > 50 * summed.ex.item()
+    for kind in losses.LABEL_LOSSES:
+        parts = losses.genepheno_loss(s, y, c, yc, pairs, loss=kind, reduction="mean")
+        values = [parts.mlc.item(), parts.ex.item(), parts.go.item()]
+        assert all(0.01 < v < 20 for v in values), (kind, values)
+        assert max(values) / min(values) < 20, (kind, values)

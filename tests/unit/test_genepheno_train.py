@@ -56,7 +56,7 @@ def toy_dataset(n: int = 96, seed: int = 0) -> SimpleNamespace:
 
 
 def small_config(**overrides) -> TrainConfig:
-    base = dict(epochs=4, batch_size=16, d_model=16, n_heads=2, mlp_hidden=32, seq_tokens=2, lr=1e-2,
+    base = dict(epochs=4, batch_size=16, d_model=16, n_heads=2, mlp_hidden=32, seq_dim=8, seq_segments=2, lr=1e-2,
                 go_min_count=1, patience=10, progress=False, cpu_threads=1, kmer_ks=(1, 2))
     return TrainConfig(**{**base, **overrides})
 

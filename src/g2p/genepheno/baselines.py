@@ -438,6 +438,11 @@ class DeepPhenoLike:
         return _predict_proba(self.model, _inputs(self._features(dataset, split)), torch.device("cpu"))
 
 
+# Baselines with trained weights (seeded; run once per seed in the benchmark). The others are
+# deterministic given the training split.
+TRAINED = ("kmer_lr", "deeppheno_like")
+
+
 def all_baselines(config: BaselineConfig | None = None, use_aligner: bool | None = None) -> list:
     """Every baseline, in table order; the two sequence-similarity ones share one search."""
     config = config or BaselineConfig()

@@ -1,18 +1,21 @@
-"""Benchmark orchestration: GenePheno, its ablations and every baseline on the same TEST split.
+"""Benchmark orchestration: GenePheno, its ablations and every baseline on the same TEST split, 3 seeds.
 
-``run_benchmark(datasets, preset)`` for each curated dataset
+``run_benchmark(datasets, preset)`` for each curated dataset and each seed of ``seeds``
 
 1. trains (or reuses — ``train.train`` returns a finished run at once) GenePheno *complete* and the
-   ablations under ``runs/<preset>/genepheno/<dataset>/<variant>/`` (notebook 02 trains ``complete``
-   with the same preset settings, so the run is shared), and scores the test split;
-2. fits every baseline of :mod:`g2p.genepheno.baselines` on the train split (early stopping on val)
-   and scores the test split; test scores are cached under ``.../<dataset>/baselines/<name>.npz``
-   keyed by the data and settings, so a re-run only re-evaluates;
-3. evaluates each method with :func:`g2p.genepheno.metrics.evaluate` (All + frequency bins, gene
-   bootstrap 95% intervals) and measures exclusive-pair violations at each method's Fmax threshold;
-4. writes ``runs/<preset>/genepheno/results.csv`` (one row per dataset × method × bin) and
+   ablations under ``runs/<preset>/genepheno/<dataset>/<variant>/seed<k>/`` (notebook 02 trains
+   ``complete`` for the same seeds with the same preset settings, so those runs are shared), and scores
+   the test split;
+2. fits every baseline of :mod:`g2p.genepheno.baselines` on the train split (early stopping on val,
+   with GenePheno's epoch budget and patience) and scores the test split; the trained ones (k-mer + LR,
+   DeepPheno-like) once per seed, the deterministic ones (label frequency, DIAMOND) once; test scores
+   are cached under ``.../<dataset>/baselines/<name>[-seed<k>].npz`` keyed by the data and settings;
+3. evaluates each (method, seed) with :func:`g2p.genepheno.metrics.evaluate` — All + frequency bins;
+   gene-bootstrap 95% intervals for the first seed (``n_boot`` replicates), point values for the
+   others — and measures exclusive-pair violations at each method's Fmax threshold;
+4. writes ``runs/<preset>/genepheno/results.csv`` (one row per dataset × method × seed × bin) and
    ``runs/<preset>/genepheno/exclusive_violations.csv``, atomically; rows of datasets not in this call
-   are kept.
+   are kept. :func:`summarise` turns it into mean ± sd over seeds.
 
 Metrics are computed on the TEST split only; validation is used only for early stopping.
 ``python -m g2p evaluate --datasets mpo hpo --preset quick`` runs the same thing.
@@ -56,6 +59,8 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {v.key: v for v in (
     Variant("complete", "GenePheno", "ours", {}, "complete"),
+    Variant("paper_loss", "GenePheno with the paper's L_MLC (unanchored, summed)", "ablation",
+            {"loss": "contrastive", "loss_reduction": "sum"}),
     Variant("no_go", "GenePheno w/o GO input (sequence only)", "ablation", {"use_go": False}, "w/o GO input"),
     Variant("no_sequence", "GenePheno w/o sequence input (GO only)", "ablation", {"use_sequence": False},
             "w/o sequence input"),
@@ -85,15 +90,15 @@ def genepheno_dir(preset: str) -> Path:
     return paths.run_dir(preset, "genepheno")
 
 
-def variant_dir(preset: str, dataset_name: str, variant: str) -> Path:
-    return paths.run_dir(preset, f"genepheno/{dataset_name}/{variant}")
+def variant_dir(preset: str, dataset_name: str, variant: str, seed: int = 0) -> Path:
+    return paths.run_dir(preset, f"genepheno/{dataset_name}/{variant}/seed{seed}")
 
 
 def model_overrides(encoder: str | None = None, lambda1: float | None = None, lambda2: float | None = None,
-                    tau: float | None = None, seed: int | None = None) -> dict[str, Any]:
+                    tau: float | None = None) -> dict[str, Any]:
     """Notebook-style names → TrainConfig fields; ``None`` keeps the preset's ``genepheno`` value
-    (so the ``complete`` run is the one notebook 02 trained)."""
-    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau, "seed": seed}
+    (so the ``complete`` runs are the ones notebook 02 trained)."""
+    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau}
     return {k: v for k, v in named.items() if v is not None}
 
 
@@ -113,6 +118,7 @@ class MethodScores:
     scores: np.ndarray
     wall_s: float
     paper_label: str | None = None
+    seed: int = 0
 
 
 def score_rows(dataset, dataset_name: str, entry: MethodScores, n_boot: int, seed: int) -> pd.DataFrame:
@@ -126,6 +132,7 @@ def score_rows(dataset, dataset_name: str, entry: MethodScores, n_boot: int, see
     table.insert(1, "name", entry.name)
     table.insert(2, "method", entry.method)
     table.insert(3, "kind", entry.kind)
+    table.insert(4, "seed", entry.seed)
     table["paper_label"] = entry.paper_label
     table["wall_s"] = entry.wall_s
     table["n_boot"] = n_boot
@@ -138,7 +145,7 @@ def violation_row(dataset, dataset_name: str, entry: MethodScores, threshold: fl
     truth = dataset.labels[test].toarray()
     return {
         "dataset": dataset_name, "name": entry.name, "method": entry.method, "kind": entry.kind,
-        "threshold": threshold, "n_genes": len(test), "n_pairs": len(pairs),
+        "seed": entry.seed, "threshold": threshold, "n_genes": len(test), "n_pairs": len(pairs),
         "violation_rate": metrics.exclusive_violation_rate(entry.scores, pairs, threshold),
         # How often both terms of a "exclusive" pair are annotated in the truth (a different genotype
         # of the same gene can show either): the floor a perfect predictor would reach.
@@ -147,33 +154,36 @@ def violation_row(dataset, dataset_name: str, entry: MethodScores, threshold: fl
 
 
 def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
-                  overrides: dict[str, Any] | None = None) -> MethodScores:
-    """Train (or reuse) one GenePheno variant and score the test split."""
+                  overrides: dict[str, Any] | None = None, seed: int = 0) -> MethodScores:
+    """Train (or reuse) one GenePheno variant with one seed and score the test split."""
     from g2p.genepheno import predict, train
 
-    config = train.preset_config(preset, **{**(overrides or {}), **variant.overrides})
+    config = train.preset_config(preset, **{**(overrides or {}), **variant.overrides, "seed": seed})
     started = time.perf_counter()
-    result = train.train(dataset, config, variant_dir(preset, dataset_name, variant.key), resume=True)
+    result = train.train(dataset, config, variant_dir(preset, dataset_name, variant.key, seed), resume=True)
     if not result.finished:
-        raise RuntimeError(f"training {dataset_name}/{variant.key} did not finish")
+        raise RuntimeError(f"training {dataset_name}/{variant.key}/seed{seed} did not finish")
     trained_s = float(result.extra.get("wall_time_s", result.wall_time_s)) or time.perf_counter() - started
     tick = time.perf_counter()
     scores = predict.predict_scores(result.best_dir, dataset, "test")
     return MethodScores(variant.key, variant.method, variant.kind, np.asarray(scores, dtype=np.float32),
-                        trained_s + time.perf_counter() - tick, variant.paper_label)
+                        trained_s + time.perf_counter() - tick, variant.paper_label, seed)
 
 
-def run_baseline(dataset, baseline, cache_dir: Path | None = None) -> MethodScores:
-    """Fit one baseline on train (val for early stopping) and score test; cached by data + settings."""
+def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | None = None) -> MethodScores:
+    """Fit one baseline on train (val for early stopping) and score test; cached by data + settings.
+    ``seed`` names a trained baseline's seed (its config carries it); None for deterministic ones."""
     key_payload = json.dumps({"data": dataset_fingerprint(dataset), "name": baseline.name,
                               "config": asdict(baseline.config)}, sort_keys=True)
     key = hashlib.sha256(key_payload.encode()).hexdigest()[:16]
-    cache = cache_dir / f"{baseline.name}.npz" if cache_dir is not None else None
+    stem = baseline.name if seed is None else f"{baseline.name}-seed{seed}"
+    cache = cache_dir / f"{stem}.npz" if cache_dir is not None else None
+    label = BASELINE_PAPER_LABEL.get(baseline.name)
     if cache is not None and cache.exists():
         stored = np.load(cache, allow_pickle=False)
         if str(stored["key"]) == key:
             return MethodScores(baseline.name, str(stored["method"]), "baseline", stored["scores"],
-                                float(stored["wall_s"]), BASELINE_PAPER_LABEL.get(baseline.name))
+                                float(stored["wall_s"]), label, seed or 0)
     started = time.perf_counter()
     scores = np.asarray(baseline.fit(dataset).predict(dataset, "test"), dtype=np.float32)
     wall = time.perf_counter() - started
@@ -181,8 +191,7 @@ def run_baseline(dataset, baseline, cache_dir: Path | None = None) -> MethodScor
         with atomic.open_for_write(cache) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, key=key, method=baseline.method, scores=scores, wall_s=wall)
-    return MethodScores(baseline.name, baseline.method, "baseline", scores, wall,
-                        BASELINE_PAPER_LABEL.get(baseline.name))
+    return MethodScores(baseline.name, baseline.method, "baseline", scores, wall, label, seed or 0)
 
 
 # ------------------------------------------------------------------------------ the benchmark
@@ -202,7 +211,7 @@ def run_benchmark(
     *,
     overrides: dict[str, Any] | None = None,
     n_boot: int | None = None,
-    seed: int | None = None,
+    seeds: Sequence[int] | None = None,
     variants: Sequence[str] | None = None,
     baseline_settings: dict[str, Any] | None = None,
     use_aligner: bool | None = None,
@@ -213,20 +222,27 @@ def run_benchmark(
     """Evaluate GenePheno (complete + ablations) and every baseline on the test split; see module doc.
 
     ``dataset_name``: one curated dataset name (``mpo``, ``hpo``, ``mpo-max400`` …) or several.
-    Unset arguments come from the preset's ``03_evaluate`` block (``n_boot``, ``variants``,
-    ``baselines``) and ``common`` (``seed``). ``overrides`` are TrainConfig fields applied to every
-    variant (see :func:`model_overrides`). Returns the results table of this call's datasets.
+    Unset arguments come from the preset's ``03_evaluate`` block (``n_boot``, ``seeds``, ``variants``,
+    ``baselines``). Trained baselines get GenePheno's ``epochs`` and ``patience`` (equal budgets)
+    unless ``baselines`` sets them. ``overrides`` are TrainConfig fields applied to every variant (see
+    :func:`model_overrides`). Returns the results table of this call's datasets (one row per method,
+    seed and bin).
     """
+    from g2p.genepheno import train
+
     block = settings(preset)
     names = [dataset_name] if isinstance(dataset_name, str) else list(dataset_name)
     n_boot = int(block.get("n_boot", 100) if n_boot is None else n_boot)
-    seed = int(block.get("seed", 0) if seed is None else seed)
+    seeds = [int(s) for s in (seeds if seeds is not None else block.get("seeds", [block.get("seed", 0)]))]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
     chosen = list(variants if variants is not None else block.get("variants", list(VARIANTS)))
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown GenePheno variant(s) {unknown}; choose from {list(VARIANTS)}")
-    config = baselines_mod.BaselineConfig.from_dict(
-        {"seed": seed, **(block.get("baselines") or {}), **(baseline_settings or {})})
+    budget = train.preset_config(preset, **(overrides or {}))
+    base_settings = {"epochs": budget.epochs, "patience": budget.patience,
+                     **(block.get("baselines") or {}), **(baseline_settings or {})}
     out = output_dir or genepheno_dir(preset)
     say = progress or (lambda message: None)
     if loader is None:
@@ -237,27 +253,56 @@ def run_benchmark(
         dataset = loader(name)
         label = _base_name(dataset, name)
         say(f"[{label}] {len(dataset.genes)} genes, {len(dataset.terms)} terms, "
-            f"test {len(dataset.split_index('test'))} genes")
+            f"test {len(dataset.split_index('test'))} genes; seeds {seeds}")
         entries: list[MethodScores] = []
-        for key in chosen:
-            say(f"[{label}] GenePheno variant {key} …")
-            entries.append(train_variant(dataset, name, preset, VARIANTS[key], overrides))
-        for baseline in baselines_mod.all_baselines(config, use_aligner):
-            say(f"[{label}] baseline {baseline.name} …")
-            entries.append(run_baseline(dataset, baseline, out / name / "baselines"))
+        for seed in seeds:
+            for key in chosen:
+                entries.append(train_variant(dataset, name, preset, VARIANTS[key], overrides, seed))
+            config = baselines_mod.BaselineConfig.from_dict({**base_settings, "seed": seed})
+            for baseline in baselines_mod.all_baselines(config, use_aligner):
+                trained = baseline.name in baselines_mod.TRAINED
+                if trained or seed == seeds[0]:
+                    entries.append(run_baseline(dataset, baseline, out / name / "baselines",
+                                                seed if trained else None))
+            say(f"[{label}] seed {seed}: {len(chosen)} GenePheno variants and the baselines done")
+        tables = []
         for entry in entries:
-            table = score_rows(dataset, label, entry, n_boot, seed)
+            table = score_rows(dataset, label, entry, n_boot if entry.seed == seeds[0] else 0, seeds[0])
             table.insert(1, "curated", name)
-            result_tables.append(table)
+            tables.append(table)
             threshold = float(table.loc[table["bin"] == metrics.ALL, "threshold"].iloc[0])
             violations.append({"curated": name, **violation_row(dataset, label, entry, threshold)})
-            say(f"[{label}] {entry.method}: Fmax {table['fmax'].iloc[0]:.4f}, AUC {table['auc'].iloc[0]:.4f}")
+        result_tables.extend(tables)
+        summary = summarise(pd.concat(tables, ignore_index=True))
+        for row in summary[summary["bin"] == metrics.ALL].itertuples():
+            say(f"[{label}] {row.method}: Fmax {row.fmax:.4f} ± {row.fmax_sd:.4f}, "
+                f"AUC {row.auc:.4f} ± {row.auc_sd:.4f}")
     results = pd.concat(result_tables, ignore_index=True)
     results["preset"] = preset
     done = list(results["dataset"].unique())
     _merge_and_write(out / RESULTS_FILE, results, done)
     _merge_and_write(out / VIOLATIONS_FILE, pd.DataFrame(violations), done)
     return results
+
+
+METRICS = ("fmax", "auc", "aupr")
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per dataset × method × bin: the mean over seeds of each metric, its sample standard
+    deviation (``<metric>_sd``; 0 for a single seed or a deterministic method), ``n_seeds``, and the
+    bootstrap interval of the first seed (``<metric>_lo``/``_hi``, NaN where none was computed)."""
+    keys = ["dataset", "name", "method", "kind", "bin"]
+    extra = [c for c in ("curated", "paper_label") if c in results.columns]
+    grouped = results.groupby(keys, sort=False, dropna=False)
+    means = grouped[list(METRICS)].mean()
+    spread = grouped[list(METRICS)].std(ddof=1).fillna(0.0).add_suffix("_sd")
+    first = results.sort_values("seed", kind="stable").groupby(keys, sort=False, dropna=False).first()
+    bounds = first[[f"{m}_{b}" for m in METRICS for b in ("lo", "hi")] + extra]
+    parts = [means, spread, bounds, grouped["seed"].nunique().rename("n_seeds")]
+    if "wall_s" in results.columns:
+        parts.append(grouped["wall_s"].mean())
+    return pd.concat(parts, axis=1).reset_index()
 
 
 def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -273,10 +318,12 @@ def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFr
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", nargs="+", help="curated dataset names (default: the preset's 03_evaluate datasets)")
     parser.add_argument("--preset", default="quick", choices=presets.PRESETS)
-    parser.add_argument("--n-boot", type=int, help="bootstrap replicates (default: from the preset)")
-    parser.add_argument("--seed", type=int, help="bootstrap / baseline seed")
+    from g2p.cli import non_negative_int, positive_int
+
+    parser.add_argument("--n-boot", type=positive_int, help="bootstrap replicates (default: from the preset)")
+    parser.add_argument("--seeds", type=non_negative_int, nargs="+", help="training seeds (default: from the preset)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="GenePheno variants to include")
-    parser.add_argument("--encoder", help="override the preset's GenePheno encoder")
+    parser.add_argument("--encoder", choices=["kmer", "cnn", "hf"], help="override the preset's GenePheno encoder")
     parser.add_argument("--no-aligner", action="store_true", help="use the k-mer fallback instead of DIAMOND")
 
 
@@ -284,10 +331,11 @@ def main(args: argparse.Namespace) -> int:
     datasets = args.datasets or settings(args.preset).get("datasets") or ["mpo", "hpo"]
     results = run_benchmark(
         datasets, args.preset, overrides=model_overrides(encoder=args.encoder), n_boot=args.n_boot,
-        seed=args.seed, variants=args.variants, use_aligner=False if args.no_aligner else None,
+        seeds=args.seeds, variants=args.variants, use_aligner=False if args.no_aligner else None,
     )
-    shown = results[results["bin"] == metrics.ALL][["dataset", "method", "kind", "fmax", "fmax_lo", "fmax_hi",
-                                                    "auc", "auc_lo", "auc_hi", "wall_s"]]
+    summary = summarise(results)
+    shown = summary[summary["bin"] == metrics.ALL][["dataset", "method", "kind", "n_seeds", "fmax", "fmax_sd",
+                                                    "auc", "auc_sd", "wall_s"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"wrote {genepheno_dir(args.preset) / RESULTS_FILE}")
     return 0

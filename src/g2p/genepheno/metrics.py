@@ -62,13 +62,17 @@ class _FmaxTable:
     n_true: np.ndarray  # (genes,)
 
 
-def _fmax_table(y: np.ndarray, s: np.ndarray) -> _FmaxTable:
+def _threshold_slots(s: np.ndarray) -> np.ndarray:
+    """1 + the index of the highest threshold each score reaches (0: below 0.00), as int8. searchsorted
+    compares the same floats as ``s >= t`` would, so 0.29 is predicted at t = 0.29 (floor(0.29*100)
+    is 28). Computed once per score matrix and sliced per frequency bin."""
+    return np.searchsorted(THRESHOLDS, s, side="right").astype(np.int8)  # 0 … 101
+
+
+def _fmax_table(y: np.ndarray, s: np.ndarray | None = None, slot: np.ndarray | None = None) -> _FmaxTable:
     n_genes, n_terms = y.shape
     n_t = len(THRESHOLDS)
-    # Index of the highest threshold each score reaches (-1: below 0.00). searchsorted compares the
-    # same floats as ``s >= t`` would, so 0.29 is predicted at t = 0.29 (floor(0.29*100) is 28).
-    level = np.searchsorted(THRESHOLDS, s, side="right") - 1  # -1 … 100
-    slot = level + 1  # 0 … 101
+    slot = (_threshold_slots(s) if slot is None else slot).astype(np.int64)
     base = np.arange(n_genes)[:, None] * (n_t + 1)
     hist_all = np.bincount((base + slot).ravel(), minlength=n_genes * (n_t + 1))
     hist_pos = np.bincount((base + slot)[y], minlength=n_genes * (n_t + 1))
@@ -107,12 +111,13 @@ def fmax(y_true, y_score) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- per-term ranks
 @dataclass(frozen=True)
 class _RankTable:
-    """Each term's genes sorted by descending score, and for every positive (gene, term) pair the
-    flat positions (in the sorted genes × terms array) that bound its tie group."""
+    """Each term's genes sorted by descending score (term-major: one contiguous row per term, so every
+    cumulative sum runs along memory), and for every positive (term, gene) pair the flat positions in
+    that terms × genes array that bound its tie group."""
 
-    order: np.ndarray  # (genes, terms) row index of the gene at each sorted position
-    y_sorted: np.ndarray  # (genes, terms) bool
-    pos_term: np.ndarray  # (P,) term (column) of each positive pair
+    order: np.ndarray  # (terms, genes) gene index at each sorted position
+    y_sorted: np.ndarray  # (terms, genes) bool
+    pos_term: np.ndarray  # (P,) term of each positive pair
     pos_flat: np.ndarray  # (P,) its own flat sorted position
     pos_last: np.ndarray  # (P,) flat position of the last member of its tie group
     pos_before: np.ndarray  # (P,) flat position just before its tie group (-1: none)
@@ -120,25 +125,26 @@ class _RankTable:
 
 def _rank_table(y: np.ndarray, s: np.ndarray) -> _RankTable:
     n, m = s.shape
-    order = np.argsort(-s, axis=0, kind="stable")
-    s_sorted = np.take_along_axis(s, order, axis=0)
-    y_sorted = np.take_along_axis(y, order, axis=0)
-    pos = np.arange(n)[:, None]
+    st, yt = np.ascontiguousarray(s.T), np.ascontiguousarray(y.T)
+    order = np.argsort(-st, axis=1, kind="stable")
+    s_sorted = np.take_along_axis(st, order, axis=1)
+    y_sorted = np.take_along_axis(yt, order, axis=1)
+    pos = np.arange(n)[None, :]
     new_group = np.ones_like(s_sorted, dtype=bool)
-    new_group[1:] = s_sorted[1:] != s_sorted[:-1]
+    new_group[:, 1:] = s_sorted[:, 1:] != s_sorted[:, :-1]
     end_group = np.ones_like(s_sorted, dtype=bool)
-    end_group[:-1] = new_group[1:]
-    group_first = np.maximum.accumulate(np.where(new_group, pos, 0), axis=0)
-    group_last = np.minimum.accumulate(np.where(end_group, pos, n)[::-1], axis=0)[::-1]
-    rows, cols = np.nonzero(y_sorted)
-    first = group_first[rows, cols]
+    end_group[:, :-1] = new_group[:, 1:]
+    group_first = np.maximum.accumulate(np.where(new_group, pos, 0), axis=1)
+    group_last = np.minimum.accumulate(np.where(end_group, pos, n)[:, ::-1], axis=1)[:, ::-1]
+    terms, ranks = np.nonzero(y_sorted)
+    first = group_first[terms, ranks]
     return _RankTable(
         order=order,
         y_sorted=y_sorted,
-        pos_term=cols,
-        pos_flat=rows * m + cols,
-        pos_last=group_last[rows, cols] * m + cols,
-        pos_before=np.where(first > 0, (first - 1) * m + cols, -1),
+        pos_term=terms,
+        pos_flat=terms * n + ranks,
+        pos_last=terms * n + group_last[terms, ranks],
+        pos_before=np.where(first > 0, terms * n + first - 1, -1),
     )
 
 
@@ -148,14 +154,15 @@ def _per_term_auc_ap(table: _RankTable, weights: np.ndarray | None = None) -> tu
     For a positive gene i of a term (weight w_i): AUC counts the negatives scored below it plus half
     the tied ones; AP takes the precision at the end of its tie group (sklearn's step-wise AP).
     """
-    n, m = table.order.shape
+    m, n = table.order.shape
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     w_sorted = w[table.order]
     w_pos = np.where(table.y_sorted, w_sorted, 0.0)
-    cum_pos = np.cumsum(w_pos, axis=0).ravel()
-    cum_neg = np.cumsum(w_sorted - w_pos, axis=0).ravel()
-    total_pos = cum_pos[-m:]
-    total_neg = cum_neg[-m:]
+    cum_pos = np.cumsum(w_pos, axis=1)
+    cum_neg = np.cumsum(w_sorted, axis=1)
+    cum_neg -= cum_pos
+    total_pos, total_neg = cum_pos[:, -1], cum_neg[:, -1]
+    cum_pos, cum_neg = cum_pos.ravel(), cum_neg.ravel()
     wi = w_sorted.ravel()[table.pos_flat]
     pos_at_or_above = cum_pos[table.pos_last]
     neg_at_or_above = cum_neg[table.pos_last]
@@ -239,8 +246,8 @@ def evaluate(
 
     The bootstrap resamples *genes* with replacement (``n_boot`` replicates, seeded); each replicate
     uses the same genes for every bin, and the interval is the percentile interval (``ci``). With
-    ``n_boot=0`` the bounds are NaN. Extra columns: ``threshold`` (the Fmax threshold),
-    ``aupr_micro``, ``n_genes`` (genes with a true term in the bin) and ``n_terms``.
+    ``n_boot=0`` the bounds are NaN. Extra columns: ``threshold`` (the Fmax threshold), ``n_genes``
+    (genes with a true term in the bin) and ``n_terms``.
     """
     y, s = _dense(y_true, y_score)
     bins = np.asarray([str(b) for b in np.asarray(bins)])
@@ -248,7 +255,8 @@ def evaluate(
         raise ValueError(f"bins has {len(bins)} entries but there are {y.shape[1]} terms")
     labels = bin_labels(bins)
     masks = {b: (np.ones(len(bins), bool) if b == ALL else bins == b) for b in labels}
-    fmax_tables = {b: _fmax_table(y[:, mk], s[:, mk]) for b, mk in masks.items()}
+    slots = _threshold_slots(s)
+    fmax_tables = {b: _fmax_table(y[:, mk], slot=slots[:, mk]) for b, mk in masks.items()}
     ranks = _rank_table(y, s)
 
     def point_and_terms(weights):
@@ -285,7 +293,6 @@ def evaluate(
             "auc": a, "auc_lo": bounds[1][0], "auc_hi": bounds[1][1],
             "aupr": p, "aupr_lo": bounds[2][0], "aupr_hi": bounds[2][1],
             "threshold": t,
-            "aupr_micro": aupr_micro(y[:, mk], s[:, mk]),
             "n_genes": int((y[:, mk].sum(axis=1) > 0).sum()),
             "n_terms": int(mk.sum()),
         })

@@ -1,8 +1,10 @@
-"""Tables and figures of the GenePheno evaluation (notebook 03), built from ``results.csv``.
+"""Tables and figures of the GenePheno evaluation (notebook 03), built from the seed summary of
+``results.csv`` (:func:`g2p.genepheno.evaluate.summarise`).
 
-Tables are pandas DataFrames of formatted strings — ``"31.1 [29.8, 32.4]"``: the value and its
-bootstrap 95% interval, in percent like the paper — wrapped in a Styler for display. Figures are
-matplotlib Figures; the notebook saves them with :func:`g2p.figures.save`.
+Tables are pandas DataFrames of formatted strings, in percent like the paper: ``"31.1 ± 0.3"`` — the
+mean over seeds and its standard deviation — for methods trained with several seeds, ``"31.1 [29.8,
+32.4]"`` — the value and its gene-bootstrap 95% interval — for deterministic ones, wrapped in a Styler
+for display. Figures are matplotlib Figures; the notebook saves them with :func:`g2p.figures.save`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ def format_interval(value: float, lo: float, hi: float, percent: bool = True) ->
     return f"{value * scale:.1f} [{lo * scale:.1f}, {hi * scale:.1f}]"
 
 
+def format_cell(row, metric: str) -> str:
+    """mean ± sd over seeds when a method ran with several seeds, else value [95% bootstrap CI]."""
+    if int(row.get("n_seeds", 1) or 1) > 1:
+        return f"{row[metric] * 100:.1f} ± {row[f'{metric}_sd'] * 100:.1f}"
+    return format_interval(row[metric], row.get(f"{metric}_lo"), row.get(f"{metric}_hi"))
+
+
 def _order(results: pd.DataFrame) -> list[str]:
     """Methods in table order: baselines as run, then ours, then ablations."""
     rank = {"baseline": 0, "ours": 1, "ablation": 2}
@@ -44,7 +53,8 @@ def _bins(results: pd.DataFrame) -> list[str]:
 
 def method_table(results: pd.DataFrame, dataset: str, rows: pd.Series | None = None,
                  metric_names: tuple[str, ...] = ("fmax", "auc"), paper_table: str = "table1") -> pd.DataFrame:
-    """Methods × (bin, metric) with intervals, plus the paper's All numbers (``paper Fmax``/``paper AUC``)."""
+    """Methods × (bin, metric) with spreads, plus the paper's All numbers (``paper Fmax``/``paper AUC``).
+    ``results`` is the seed summary (:func:`g2p.genepheno.evaluate.summarise`)."""
     data = results[results["dataset"] == dataset]
     if rows is not None:
         data = data[rows.loc[data.index]]
@@ -56,7 +66,7 @@ def method_table(results: pd.DataFrame, dataset: str, rows: pd.Series | None = N
         for m in metric_names:
             col = {}
             for _, r in data[data["bin"] == b].iterrows():
-                col[r["method"]] = format_interval(r[m], r[f"{m}_lo"], r[f"{m}_hi"])
+                col[r["method"]] = format_cell(r, m)
             out[(b, METRIC_LABELS[m])] = pd.Series(col)
     paper = published.all_numbers()
     paper = paper[(paper["dataset"] == dataset) & (paper["table"] == paper_table) & (paper["bin"] == metrics.ALL)]
@@ -91,15 +101,17 @@ def styled(table: pd.DataFrame, caption: str):
 
 
 def violations_table(violations: pd.DataFrame) -> pd.DataFrame:
-    """Exclusive-pair violation rates (percent) per dataset × method, with the rate in the true labels."""
-    table = violations.pivot_table(index="method", columns="dataset", values="violation_rate", sort=False) * 100
+    """Exclusive-pair violation rates (percent, mean over seeds) per dataset × method, with the rate in
+    the true labels."""
+    table = violations.pivot_table(index="method", columns="dataset", values="violation_rate", sort=False,
+                                   aggfunc="mean") * 100
     truth = violations.groupby("dataset")["label_rate"].first() * 100
     table.loc["(true labels)"] = truth
     return table.round(3)
 
 
 def best_baseline(results: pd.DataFrame, dataset: str, metric: str = "fmax", bin: str = metrics.ALL) -> pd.Series:
-    """The row of the strongest baseline (by ``metric`` in ``bin``)."""
+    """The row of the strongest baseline (by ``metric`` in ``bin``; the mean over seeds in a summary)."""
     rows = results[(results["dataset"] == dataset) & (results["kind"] == "baseline") & (results["bin"] == bin)]
     if rows.empty:
         raise ValueError(f"no baseline results for {dataset!r}")
@@ -116,7 +128,8 @@ def value(results: pd.DataFrame, dataset: str, name: str, metric: str = "fmax", 
 
 def plot_metric_by_bin(results: pd.DataFrame, dataset: str, metric: str = "fmax",
                        kinds: tuple[str, ...] = TABLE1_KINDS) -> plt.Figure:
-    """Grouped bars: ``metric`` per frequency bin (and All) for each method, 95% interval error bars."""
+    """Grouped bars: ``metric`` per frequency bin (and All) for each method; error bars are the sd over
+    seeds for seeded methods and the 95% bootstrap interval for deterministic ones."""
     data = results[(results["dataset"] == dataset) & results["kind"].isin(kinds)]
     bins = _bins(data)
     methods = _order(data)
@@ -127,7 +140,12 @@ def plot_metric_by_bin(results: pd.DataFrame, dataset: str, metric: str = "fmax"
         rows = data[data["method"] == method].set_index("bin").reindex(bins)
         x = np.arange(len(bins)) + (i - (len(methods) - 1) / 2) * width
         v = rows[metric].to_numpy(dtype=float)
-        err = np.vstack([v - rows[f"{metric}_lo"].to_numpy(dtype=float), rows[f"{metric}_hi"].to_numpy(dtype=float) - v])
+        if "n_seeds" in rows and (rows["n_seeds"] > 1).any():
+            sd = rows[f"{metric}_sd"].to_numpy(dtype=float)
+            err = np.vstack([sd, sd])
+        else:
+            err = np.vstack([v - rows[f"{metric}_lo"].to_numpy(dtype=float),
+                             rows[f"{metric}_hi"].to_numpy(dtype=float) - v])
         ax.bar(x, v, width, label=method, color=colours[i],
                yerr=np.where(np.isnan(err), 0, err), capsize=2, error_kw={"linewidth": 0.8})
     ax.set_xticks(np.arange(len(bins)), bins)
@@ -135,7 +153,7 @@ def plot_metric_by_bin(results: pd.DataFrame, dataset: str, metric: str = "fmax"
     ax.set_ylabel(METRIC_LABELS[metric])
     if metric == "auc":
         ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")
-    ax.set_title(f"{dataset.upper()}: {METRIC_LABELS[metric]} by term frequency (test split, 95% bootstrap CI)")
+    ax.set_title(f"{dataset.upper()}: {METRIC_LABELS[metric]} by term frequency (test split; ± sd over seeds)")
     ax.legend(fontsize=7, ncol=2, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
@@ -188,3 +206,43 @@ def plot_violations(violations: pd.DataFrame) -> plt.Figure:
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------------ findings in words
+def _mean_sd(summary: pd.DataFrame, dataset: str, name: str, metric: str) -> tuple[float, float]:
+    row = summary[(summary["dataset"] == dataset) & (summary["name"] == name) & (summary["bin"] == metrics.ALL)]
+    if row.empty:
+        raise KeyError(f"no result for {dataset}/{name}")
+    return float(row[metric].iloc[0]), float(row[f"{metric}_sd"].iloc[0])
+
+
+def verdict(summary: pd.DataFrame, dataset: str) -> str:
+    """One Markdown sentence: does GenePheno (complete, mean over seeds) beat every baseline on Fmax and
+    AUC (All terms)? Names the strongest baseline per metric and the margin; says so plainly if not."""
+    parts = []
+    for metric in ("fmax", "auc"):
+        ours, ours_sd = _mean_sd(summary, dataset, "complete", metric)
+        best = best_baseline(summary, dataset, metric)
+        margin = ours - float(best[metric])
+        word = "above" if margin > 0 else "below"
+        parts.append(f"{METRIC_LABELS[metric]} {ours:.3f} ± {ours_sd:.3f}, {abs(margin):.3f} {word} the strongest "
+                     f"baseline ({best['method']}, {float(best[metric]):.3f})")
+    wins = [_mean_sd(summary, dataset, "complete", m)[0] > float(best_baseline(summary, dataset, m)[m])
+            for m in ("fmax", "auc")]
+    head = ("beats every baseline on both metrics" if all(wins) else
+            "does **not** beat every baseline" + ("" if any(wins) else " on either metric"))
+    return f"On {dataset.upper()}, GenePheno {head}: " + "; ".join(parts) + "."
+
+
+def ablation_findings(summary: pd.DataFrame, dataset: str, metric: str = "fmax") -> str:
+    """A Markdown list: each ablation's mean difference to the complete model and whether it exceeds
+    seed noise (|Δ| > 2 × the larger of the two standard deviations) or lies within it."""
+    ours, ours_sd = _mean_sd(summary, dataset, "complete", metric)
+    rows = summary[(summary["dataset"] == dataset) & (summary["kind"] == "ablation") & (summary["bin"] == metrics.ALL)]
+    lines = []
+    for row in rows.itertuples():
+        delta = float(getattr(row, metric)) - ours
+        noise = 2 * max(float(getattr(row, f"{metric}_sd")), ours_sd)
+        judged = ("beyond seed noise" if abs(delta) > noise else "within seed noise") if noise > 0 else "single seed"
+        lines.append(f"- {row.method}: {100 * delta:+.1f} points {METRIC_LABELS[metric]} ({judged})")
+    return "\n".join(lines)

@@ -20,11 +20,12 @@ import torch
 
 from g2p import atomic
 from g2p.device import try_gpu
-from g2p.genepheno.encoders import GoVocabulary, InputSpec, encode_genes
+from g2p.genepheno.encoders import GoVocabulary, InputSpec, SequenceProjection, encode_genes
 from g2p.genepheno.model import (
     CONCEPTS_FILE,
     GO_VOCAB_FILE,
     INPUTS_FILE,
+    PROJECTION_FILE,
     TERMS_FILE,
     GenePhenoModel,
     score_genes,
@@ -40,6 +41,7 @@ class LoadedModel:
     concepts: pd.DataFrame
     vocab: GoVocabulary | None
     spec: InputSpec
+    projection: SequenceProjection | None = None
 
     def concept_to_phenotype(self) -> pd.DataFrame:
         """Phenotype head weights, rows = term ids, columns = GO concept ids."""
@@ -73,9 +75,10 @@ def load_model(model_dir: Path, device: torch.device | str | None = None) -> Loa
     concepts = pd.read_csv(model_dir / CONCEPTS_FILE, sep="\t", dtype=str, keep_default_na=False)
     vocab = GoVocabulary.load(model_dir / GO_VOCAB_FILE) if (model_dir / GO_VOCAB_FILE).exists() else None
     spec = InputSpec.load(model_dir / INPUTS_FILE)
+    projection = SequenceProjection.load(model_dir / PROJECTION_FILE) if (model_dir / PROJECTION_FILE).exists() else None
     if len(terms) != model.config.n_terms:
         raise ValueError(f"{model_dir}: {TERMS_FILE} has {len(terms)} terms but the model has {model.config.n_terms}")
-    return LoadedModel(model=model, terms=terms, concepts=concepts, vocab=vocab, spec=spec)
+    return LoadedModel(model=model, terms=terms, concepts=concepts, vocab=vocab, spec=spec, projection=projection)
 
 
 def _score(loaded: LoadedModel, sequences, go_inputs, names) -> np.ndarray:
@@ -86,7 +89,10 @@ def _score(loaded: LoadedModel, sequences, go_inputs, names) -> np.ndarray:
         loaded.spec,
         loaded.vocab,
         names=names,
+        projection=loaded.projection,
     )
+    if not cfg.go_bag:
+        encoded.go_bag = None
     return score_genes(loaded.model, encoded)
 
 
@@ -166,6 +172,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if Path(args.out).is_dir():
+        from g2p.errors import UsageError
+
+        raise UsageError(f"g2p predict: --out {args.out} is a folder", hint="give a file name, e.g. predictions.tsv")
     table = predict(args.fasta, args.model, args.go, args.top_k)
     atomic.write_text(args.out, table.to_csv(sep="\t", index=False))
     print(f"wrote {len(table)} predictions for {table['gene'].nunique()} genes to {args.out}")

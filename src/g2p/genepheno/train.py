@@ -35,11 +35,19 @@ from tqdm.auto import tqdm
 from g2p import atomic
 from g2p.device import seed_everything
 from g2p.genepheno import losses
-from g2p.genepheno.encoders import EncodedGenes, GoVocabulary, InputSpec, encode_genes, n_seq_features
+from g2p.genepheno.encoders import (
+    EncodedGenes,
+    GoVocabulary,
+    InputSpec,
+    SequenceProjection,
+    encode_genes,
+    n_seq_features,
+)
 from g2p.genepheno.model import (
     CONCEPTS_FILE,
     GO_VOCAB_FILE,
     INPUTS_FILE,
+    PROJECTION_FILE,
     TERMS_FILE,
     TRAIN_CONFIG_FILE,
     GenePhenoConfig,
@@ -63,10 +71,12 @@ class TrainConfig:
     hf_max_length: int = 1024
     go_min_count: int = 2
     max_go_tokens: int = 128
+    go_bag: bool = True  # every GO input term through an EmbeddingBag beside the truncated tokens
+    seq_dim: int = 128  # whitened PCA components of the sequence features (kmer / hf encoders)
+    seq_segments: int = 8  # segment tokens after the whole-sequence token (kmer encoder)
     d_model: int = 64
     n_heads: int = 4
     go_layers: int = 1
-    seq_tokens: int = 4
     conv_layers: int = 2
     mlp_hidden: int = 256
     dropout: float = 0.1
@@ -80,7 +90,9 @@ class TrainConfig:
     tau: float = 1.0
     use_sequence: bool = True
     use_go: bool = True
-    loss: str = "contrastive"
+    loss: str = "anchored"  # losses.LABEL_LOSSES; "contrastive" is the paper's L_MLC
+    loss_reduction: str = "mean"  # "sum": the paper's sums over terms; "mean": per term set (λ comparable)
+    concept_floor: float = -2.0  # lowest initial concept logit (σ' ≥ 0.1 at start)
     seed: int = 0
     patience: int = 3
     eval_batch_size: int = 256
@@ -92,8 +104,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.kmer_ks = tuple(int(k) for k in self.kmer_ks)
-        if self.loss not in ("contrastive", "bce"):
-            raise ValueError(f"loss must be 'contrastive' or 'bce', got {self.loss!r}")
+        if self.loss not in losses.LABEL_LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(losses.LABEL_LOSSES)}, got {self.loss!r}")
+        if self.loss_reduction not in losses.REDUCTIONS:
+            raise ValueError(f"loss_reduction must be one of {', '.join(losses.REDUCTIONS)}, got {self.loss_reduction!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
         self.input_spec()  # validates encoder / hf_model
@@ -111,6 +125,7 @@ class TrainConfig:
         return InputSpec(
             encoder=self.encoder, alphabet=self.alphabet, kmer_ks=self.kmer_ks, max_residues=self.max_residues,
             hf_model=self.hf_model, hf_max_length=self.hf_max_length, max_go_tokens=self.max_go_tokens,
+            seq_dim=self.seq_dim, seq_segments=self.seq_segments,
         )
 
 
@@ -144,46 +159,83 @@ def run_key(dataset, config: TrainConfig) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def prepare_inputs(dataset, config: TrainConfig) -> tuple[EncodedGenes, GoVocabulary | None]:
-    """Encode every gene once; the GO vocabulary comes from the training split only."""
-    spec = config.input_spec()
-    vocab = None
-    if config.use_go:
+@dataclass
+class PreparedInputs:
+    """Every gene encoded once, plus the fitted input state that goes into the model folder."""
+
+    encoded: EncodedGenes
+    vocab: GoVocabulary | None
+    projection: SequenceProjection | None
+
+
+def prepare_inputs(dataset, config: TrainConfig) -> PreparedInputs:
+    """Encode every gene once; the GO vocabulary and the sequence projection come from the training
+    split only. Both streams are encoded and kept in memory by (data, input settings), so the seeds
+    and ablations of a benchmark share one encoding; an ablation just leaves a stream out."""
+    full = _prepare_both_streams(dataset, config)
+    encoded = dataclasses.replace(full.encoded)
+    if not config.use_sequence:
+        encoded.seq = encoded.seq_mask = None
+    if not config.use_go:
+        encoded.go_ids = encoded.go_bag = None
+    if not config.go_bag:
+        encoded.go_bag = None
+    return PreparedInputs(encoded, full.vocab if config.use_go else None,
+                          full.projection if config.use_sequence else None)
+
+
+_PREPARED: dict[str, PreparedInputs] = {}
+INPUT_FIELDS = ("encoder", "hf_model", "kmer_ks", "alphabet", "max_residues", "hf_max_length", "go_min_count",
+                "max_go_tokens", "seq_dim", "seq_segments")
+
+
+def _prepare_both_streams(dataset, config: TrainConfig) -> PreparedInputs:
+    identity = config.identity()
+    key = json.dumps({"data": dataset_fingerprint(dataset), **{f: identity[f] for f in INPUT_FIELDS}},
+                     sort_keys=True, default=list)
+    if key not in _PREPARED:
+        spec = config.input_spec()
         train_rows = dataset.split_index("train")
+        sequences = list(dataset.genes["sequence"])
         vocab = GoVocabulary.build((dataset.go_inputs[i] for i in train_rows), config.go_min_count)
-    encoded = encode_genes(
-        list(dataset.genes["sequence"]) if config.use_sequence else None,
-        dataset.go_inputs if config.use_go else None,
-        spec,
-        vocab,
-        names=list(dataset.genes["gene_id"].astype(str)),
-    )
-    return encoded, vocab
+        # A fixed seed: the projection is part of the input pipeline, shared by every training seed.
+        projection = (spec.fit_projection([sequences[i] for i in train_rows], seed=0)
+                      if spec.seq_input == "features" else None)
+        encoded = encode_genes(sequences, dataset.go_inputs, spec, vocab,
+                               names=list(dataset.genes["gene_id"].astype(str)), projection=projection)
+        _PREPARED.clear()  # one dataset's encoding at a time: they are large
+        _PREPARED[key] = PreparedInputs(encoded, vocab, projection)
+    return _PREPARED[key]
 
 
-def build_model(dataset, config: TrainConfig, encoded: EncodedGenes, vocab: GoVocabulary | None) -> GenePhenoModel:
+def build_model(dataset, config: TrainConfig, prepared: PreparedInputs) -> GenePhenoModel:
     spec = config.input_spec()
     model_config = GenePhenoConfig(
         n_terms=len(dataset.terms), n_concepts=max(len(dataset.concepts), 1),
-        seq_input=spec.seq_input, n_seq_features=n_seq_features(spec, encoded), seq_tokens=config.seq_tokens,
-        conv_layers=config.conv_layers, go_vocab_size=len(vocab) if vocab else 3,
-        max_go_tokens=config.max_go_tokens, d_model=config.d_model, n_heads=config.n_heads,
+        seq_input=spec.seq_input, n_seq_features=n_seq_features(spec, prepared.encoded),
+        seq_tokens=spec.n_seq_tokens, conv_layers=config.conv_layers,
+        go_vocab_size=len(prepared.vocab) if prepared.vocab else 3, max_go_tokens=config.max_go_tokens,
+        go_bag=config.go_bag, d_model=config.d_model, n_heads=config.n_heads,
         go_layers=config.go_layers, mlp_hidden=config.mlp_hidden, dropout=config.dropout,
         use_sequence=config.use_sequence, use_go=config.use_go, loss=config.loss,
-        lambda_ex=config.lambda_ex, lambda_go=config.lambda_go, tau=config.tau,
+        loss_reduction=config.loss_reduction, lambda_ex=config.lambda_ex, lambda_go=config.lambda_go,
+        tau=config.tau,
     )
     return GenePhenoModel(model_config)
 
 
-def save_model_folder(folder: Path, model: GenePhenoModel, dataset, config: TrainConfig, vocab) -> None:
+def save_model_folder(folder: Path, model: GenePhenoModel, dataset, config: TrainConfig,
+                      prepared: PreparedInputs) -> None:
     """A self-contained model folder (weights + everything ``predict`` needs). ``folder`` must be a
     fresh temporary folder (callers wrap this in ``atomic.directory``)."""
     model.save_pretrained(folder)
     dataset.terms[["term_id", "name"]].to_csv(folder / TERMS_FILE, sep="\t", index=False)
     concept_cols = [c for c in ("go_id", "name", "namespace") if c in dataset.concepts.columns]
     dataset.concepts[concept_cols].to_csv(folder / CONCEPTS_FILE, sep="\t", index=False)
-    if vocab is not None:
-        vocab.save(folder / GO_VOCAB_FILE)
+    if prepared.vocab is not None:
+        prepared.vocab.save(folder / GO_VOCAB_FILE)
+    if prepared.projection is not None:
+        prepared.projection.save(folder / PROJECTION_FILE)
     config.input_spec().save(folder / INPUTS_FILE)
     (folder / TRAIN_CONFIG_FILE).write_text(json.dumps(config.identity(), indent=1))
 
@@ -242,12 +294,16 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
     accelerator = Accelerator(cpu=not torch.cuda.is_available() and not _mps_available(),
                               mixed_precision=_mixed_precision())
     device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
-    if device.type == "cpu" and config.cpu_threads:
-        torch.set_num_threads(config.cpu_threads)
+    if device.type == "cpu":
+        if config.cpu_threads:
+            torch.set_num_threads(config.cpu_threads)
+        # Denormal floats (exp of very negative logits) are ~20x slower on x86; zero them instead.
+        torch.set_flush_denormal(True)
     seed_everything(config.seed)
     started = time.perf_counter()
 
-    encoded, vocab = prepare_inputs(dataset, config)
+    prepared = prepare_inputs(dataset, config)
+    encoded = prepared.encoded
     labels, concepts = dataset.labels.tocsr(), dataset.concept_labels.tocsr()
     pairs = torch.as_tensor(np.asarray(dataset.exclusive_index(), dtype=np.int64).reshape(-1, 2), device=device)
     train_rows, val_rows = dataset.split_index("train"), dataset.split_index("val")
@@ -255,10 +311,12 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
         raise ValueError(f"dataset {getattr(dataset, 'name', '')!r} needs genes in both train and val splits")
     y_val = labels[val_rows]
 
-    model = build_model(dataset, config, encoded, vocab)
+    model = build_model(dataset, config, prepared)
     model.set_prior_biases(np.asarray(labels[train_rows].mean(0)).ravel(),
-                           np.asarray(concepts[train_rows].mean(0)).ravel() if concepts.shape[1] else None)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+                           np.asarray(concepts[train_rows].mean(0)).ravel() if concepts.shape[1] else None,
+                           concept_floor=config.concept_floor)
+    # fused: one kernel per step for all parameters (several times faster than the per-tensor loop on CPU)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     steps_per_epoch = len(_epoch_batches(train_rows, 0, config, rank, world))
     from transformers import get_cosine_schedule_with_warmup
 
@@ -304,7 +362,8 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
                 out = model(**inputs)
             parts = losses.genepheno_loss(
                 out.logits, _dense_rows(labels, rows, device), out.concept_logits,
-                _dense_rows(concepts, rows, device), pairs, loss=config.loss, tau=config.tau,
+                _dense_rows(concepts, rows, device), pairs, loss=config.loss,
+                reduction=config.loss_reduction, tau=config.tau,
                 lambda_ex=config.lambda_ex, lambda_go=config.lambda_go,
             )
             optimizer.zero_grad(set_to_none=True)
@@ -335,7 +394,7 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
         if accelerator.is_main_process:
             if improved:
                 with atomic.directory(output_dir / BEST) as tmp:
-                    save_model_folder(tmp, unwrapped, dataset, config, vocab)
+                    save_model_folder(tmp, unwrapped, dataset, config, prepared)
             with atomic.directory(ckpt) as tmp:
                 torch.save(unwrapped.state_dict(), tmp / "model.pt")
                 torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
@@ -417,39 +476,45 @@ def main(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- notebook helpers
 def notebook_config(preset: str, encoder: str | None = None, lambda1: float | None = None,
-                    lambda2: float | None = None, tau: float | None = None, seed: int | None = None) -> TrainConfig:
+                    lambda2: float | None = None, tau: float | None = None) -> TrainConfig:
     """The preset's ``genepheno`` block with the notebook's parameters on top (``None`` keeps the preset
-    value) — the same mapping notebook 03 uses, so both notebooks address the same ``complete`` run."""
-    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau, "seed": seed}
+    value) — the same mapping notebook 03 uses, so both notebooks address the same ``complete`` runs."""
+    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau}
     return preset_config(preset, **{k: v for k, v in named.items() if v is not None})
 
 
-def complete_run_dir(preset: str, dataset_name: str) -> Path:
+def complete_run_dir(preset: str, dataset_name: str, seed: int = 0) -> Path:
     from g2p import paths
 
-    return paths.run_dir(preset, f"genepheno/{dataset_name}/complete")
+    return paths.run_dir(preset, f"genepheno/{dataset_name}/complete/seed{seed}")
 
 
-def train_datasets(names: list[str], preset: str, config: TrainConfig) -> dict[str, TrainResult]:
-    """Train (or reuse) the complete model on each curated dataset into ``complete_run_dir``."""
+def train_datasets(names: list[str], preset: str, config: TrainConfig,
+                   seeds: list[int] | tuple[int, ...] = (0,)) -> dict[tuple[str, int], TrainResult]:
+    """Train (or reuse) the complete model on each curated dataset with each seed, into
+    ``complete_run_dir``; keys are (dataset, seed)."""
     from g2p.data.curate import load
 
     results = {}
     for name in names:
-        results[name] = train(load(name), config, complete_run_dir(preset, name))
-        if not results[name].finished:
-            raise RuntimeError(f"training on {name} stopped before finishing")
+        dataset = load(name)
+        for seed in seeds:
+            run = dataclasses.replace(config, seed=int(seed))
+            results[name, int(seed)] = train(dataset, run, complete_run_dir(preset, name, int(seed)))
+            if not results[name, int(seed)].finished:
+                raise RuntimeError(f"training on {name} with seed {seed} stopped before finishing")
     return results
 
 
-def summary_table(results: dict[str, TrainResult]) -> pd.DataFrame:
-    """One row per dataset: best val Fmax and epoch, epochs run, training time, throughput."""
+def summary_table(results: dict[tuple[str, int], TrainResult]) -> pd.DataFrame:
+    """One row per (dataset, seed): best val Fmax and epoch, epochs run, training time, throughput."""
     rows = []
-    for name, result in results.items():
+    for (name, seed), result in results.items():
         history = result.history
         best = history.loc[history["val_fmax"].idxmax()]
         rows.append({
             "dataset": name,
+            "seed": seed,
             "best_val_fmax": result.best_val_fmax,
             "best_epoch": int(best["epoch"]),
             "epochs_run": len(history),
