@@ -4,8 +4,8 @@ Every output of the project goes through these helpers so that an interrupted ru
 half-written file where a later stage would read it.
 
 Temporary names are ``.<target name>.tmp-<pid>-<random>``. A process killed outright (SIGKILL,
-power loss) cannot remove its temporaries, so each write first sweeps the ones beside its target
-whose process no longer exists (:func:`sweep_stale`): a rerun leaves no stray files behind.
+power loss) cannot remove its temporaries, so each write first sweeps the temporaries in its target's
+folder whose process no longer exists (:func:`sweep_stale`): a rerun leaves no stray files behind.
 
 Folders written with :func:`directory` get a ``SHA256SUMS`` of their files before they are put in
 place (:mod:`g2p.checksums`), so a reader can check a folder before trusting it.
@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-_TEMP = re.compile(r"^tmp-(\d+)-[A-Za-z0-9_]+$|^old-(\d+)$")
+_TEMP = re.compile(r"^\..+\.(?:tmp-(\d+)-[A-Za-z0-9_]+|old-(\d+))$")
 
 
 def write_bytes(target: Path, data: bytes) -> Path:
@@ -59,18 +59,16 @@ def temp_prefix(target: Path) -> str:
 
 
 def sweep_stale(target: Path) -> list[Path]:
-    """Remove temporaries of ``target`` left by processes that no longer exist; returns what went."""
+    """Remove the temporaries in ``target``'s folder left by processes that no longer exist (any
+    target's: a dead process finishes nothing); returns what went."""
     target = Path(target)
-    prefix = f".{target.name}."
     removed = []
     try:
         entries = list(target.parent.iterdir())
     except OSError:
         return removed
     for entry in entries:
-        if not entry.name.startswith(prefix):
-            continue
-        match = _TEMP.match(entry.name[len(prefix):])
+        match = _TEMP.match(entry.name)
         if match is None or _alive(int(match.group(1) or match.group(2))):
             continue
         if entry.is_dir() and not entry.is_symlink():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 OUTPUT_ROOT_ENV = "G2P_OUTPUT_ROOT"
 
@@ -102,8 +102,8 @@ def run_dir(preset: str, experiment: str) -> Path:
     from g2p.errors import InputError
 
     _checked_name(preset, "preset")
-    parts = PurePosixPath(str(experiment).replace("\\", "/")).parts
-    if not parts or str(experiment).startswith("/") or any(not _NAME.match(p) or p in (".", "..") for p in parts):
+    parts = str(experiment).replace("\\", "/").split("/")
+    if not all(_NAME.match(p) and p not in (".", "..") for p in parts):  # also no "", i.e. no leading or double "/"
         raise InputError(
             f"run name {experiment!r} would leave runs/{preset}/",
             field="experiment", hint="use plain names such as 'complete' or 'genepheno/mpo/complete'",

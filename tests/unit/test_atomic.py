@@ -76,11 +76,13 @@ def test_stale_temporaries_of_dead_processes_are_swept(tmp_path: Path) -> None:
     (tmp_path / f".dataset.old-{dead}").mkdir()
     live = tmp_path / f".dataset.tmp-{os.getppid()}-xyz"  # a live process's temporary stays
     live.mkdir()
-    other = tmp_path / f".dataset.5.tmp-{dead}-abc"  # another target's temporary ("dataset.5") stays
+    other = tmp_path / f".other.tsv.tmp-{dead}-abc"  # another target's, but its writer is dead too: swept
     other.write_text("x")
+    hidden = tmp_path / ".dataset.tmp-notapid-x"  # not one of ours: left alone
+    hidden.write_text("x")
     with atomic.directory(target) as tmp:
         (tmp / "a.tsv").write_text("1")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, "dataset"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, hidden.name, "dataset"])
 
 
 def test_file_write_sweeps_its_own_stale_temporaries(tmp_path: Path) -> None:

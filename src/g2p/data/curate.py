@@ -530,6 +530,7 @@ def curate(
     }
     name = curated_name(dataset, min_genes=min_genes, seed=seed, max_genes=max_genes)
     target = (output_root or paths.processed) / name
+    atomic.sweep_stale(target)  # what a killed earlier run left, even when this one only reuses
     inputs = _resolve_inputs(dataset)
     checksums = {source: file_sha256(path) for source, path in inputs.items()}
     key = _key(dataset, checksums, params)

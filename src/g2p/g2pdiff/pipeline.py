@@ -215,6 +215,9 @@ def _generate(args: argparse.Namespace) -> int:
                                hint="pass runs/<preset>/g2pdiffusion/<variant>/pipeline")
     validate_barcodes(args.barcode)
     n = len(args.barcode)
+    for option, values in (("--lat", args.lat), ("--lon", args.lon)):
+        if values and len(values) not in (1, n):
+            raise ValueError(f"{option}: give one value or one per barcode ({n}), got {len(values)}")
     lat = args.lat[0] if args.lat and len(args.lat) == 1 else args.lat
     lon = args.lon[0] if args.lon and len(args.lon) == 1 else args.lon
     if (lat is None) != (lon is None):

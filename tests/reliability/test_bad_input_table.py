@@ -1,0 +1,630 @@
+"""Bad input, as a new user gives it, across every command and every file the data layer reads.
+
+Each row of :data:`CASES` is one input. A case passes when ``python -m g2p`` (run in-process through
+``g2p.cli.main``) exits with the expected status and prints exactly one line ``error: ...`` that
+names the file and the line or field at fault, with no traceback, and when nothing was added to the
+output folders (no partial file, no temporary). Data-layer cases that no command reaches on its own
+(the G2PDiffusion raw files, the manifest) call the data layer and format the error with
+``g2p.cli.describe``, the function the CLI prints with.
+
+``G2P_BAD_INPUT_TABLE=<file>`` appends one JSON line per case (command, input, exit status, message):
+the closing note's case table is made from it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from g2p import cli, paths
+from g2p.data import sources
+
+MIRROR = paths.shared_mirror()
+pytestmark = pytest.mark.skipif(not MIRROR.is_dir(), reason="shared data mirror not present")
+
+TINY = "mpo-max120"  # a 120-gene curated subset: seconds to curate, train and load
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def tiny_dataset() -> Path:
+    from g2p.data import curate
+
+    return curate.curate("mpo", max_genes=120)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from g2p.data import curate
+    from g2p.genepheno import train
+
+    config = train.preset_config("smoke", epochs=1, progress=False)
+    result = train.train(curate.load(tiny_dataset), config, tmp_path_factory.mktemp("model"), resume=False)
+    return result.best_dir
+
+
+@pytest.fixture(scope="module")
+def checkpoint_experiment(tiny_dataset: Path) -> str:
+    """A stopped training run under runs/smoke/genepheno/<TINY>/ckpt-case (what `g2p train --epochs 3`
+    would resume)."""
+    from g2p.data import curate
+    from g2p.genepheno import train
+
+    config = train.preset_config("smoke", epochs=3, max_epochs_this_call=1, progress=False)
+    train.train(curate.load(tiny_dataset), config, paths.run_dir("smoke", f"genepheno/{TINY}/ckpt-case"))
+    return "ckpt-case"
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    from g2p.g2pdiff import train as dtrain
+    from g2p.g2pdiff.pipeline import build_pipeline, save_pipeline
+
+    torch.manual_seed(0)
+    config = dtrain.DiffusionTrainConfig(image_size=32, k=3, max_bp=60, token_pool=4, d_model=16, encoder_layers=1,
+                                         encoder_heads=2, unet_channels=(16, 32), attention_head_dim=4,
+                                         alignment_hidden=16)
+    pipe = build_pipeline(dtrain.make_conditioner(config), dtrain.make_unet(config), dtrain.load_vae(),
+                          dtrain.make_alignment(config))
+    return save_pipeline(pipe, tmp_path_factory.mktemp("pipeline") / "pipeline")
+
+
+@dataclass
+class Env:
+    """What a case sets up: its own folder, the fixtures, and names for the expected message."""
+
+    tmp: Path
+    monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest
+    vars: dict[str, str] = field(default_factory=dict)
+
+    def dataset(self) -> Path:
+        return self.request.getfixturevalue("tiny_dataset")
+
+    def model(self) -> Path:
+        return self.request.getfixturevalue("tiny_model")
+
+    def pipeline(self) -> Path:
+        return self.request.getfixturevalue("tiny_pipeline")
+
+    def copy_dataset(self, name: str) -> str:
+        """A copy of the tiny dataset under data/processed/<name>; ``{ds}`` in messages is its folder."""
+        target = paths.processed / name
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(self.dataset(), target)
+        self.vars["ds"] = str(target)
+        return name
+
+    def copy_folder(self, source: Path, name: str) -> Path:
+        target = self.tmp / name
+        shutil.copytree(source, target)
+        self.vars[name] = str(target)
+        return target
+
+    def file(self, name: str, content: str | bytes) -> Path:
+        path = self.tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        self.vars[re.sub(r"[^A-Za-z0-9]", "_", name)] = str(path)  # "{bad_fa}" in messages for "bad.fa"
+        return path
+
+    def params(self, edit: Callable[[str], str], preset: str = "smoke") -> Path:
+        """Copies of params/*.yaml with ``edit`` applied to ``preset``'s; g2p reads these."""
+        folder = self.tmp / "params"
+        folder.mkdir()
+        for yaml_file in paths.params.glob("*.yaml"):
+            shutil.copy(yaml_file, folder / yaml_file.name)
+        target = folder / f"{preset}.yaml"
+        edited = edit(target.read_text())
+        assert edited != target.read_text(), "the case's edit changed nothing"
+        target.write_text(edited)
+        self.monkeypatch.setattr(paths, "params", folder)
+        self.vars["params"] = str(target)
+        return target
+
+    def mirror_with(self, rel: str, content: bytes) -> Path:
+        """A $G2P_DATA_MIRROR holding one damaged file; the other files resolve from the shared mirror."""
+        mirror = self.tmp / "mirror"
+        path = mirror / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        self.monkeypatch.setenv(sources.MIRROR_ENV, str(mirror))
+        self.vars["mirror_file"] = str(path)
+        return path
+
+
+def _real(rel: str) -> bytes:
+    return (MIRROR / rel).read_bytes()
+
+
+def _half(rel: str | bytes) -> bytes:
+    data = _real(rel) if isinstance(rel, str) else rel
+    return data[: len(data) // 2]
+
+
+def _half_rows(rel: str) -> bytes:
+    """The file's first half of lines, recompressed: a well-formed file with different content."""
+    text = gzip.decompress(_real(rel)).decode().splitlines(keepends=True)
+    return gzip.compress("".join(text[: len(text) // 2]).encode(), mtime=0)
+
+
+def _first_lines(rel: str, n: int) -> bytes:
+    text = gzip.decompress(_real(rel)).decode().splitlines(keepends=True)
+    return gzip.compress("".join(text[:n]).encode(), mtime=0)
+
+
+def _flip_byte(path: Path, offset: int = 100) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset % len(data)] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+
+
+def _random_fasta_gz(n: int = 200) -> bytes:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    letters = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
+    records = [f">sp|Q{i:05d}|Q{i:05d}\n{''.join(rng.choice(letters, 120))}\n" for i in range(n)]
+    return gzip.compress("".join(records).encode(), mtime=0)
+
+
+RANDOM_FASTA_GZ = _random_fasta_gz()
+FASTA = ">sp|P11111|P11111 OS=Mus musculus OX=10090 GN=Aaa1\nMKTAYIAKQRQISFVKSHFSRQ\n" \
+        ">sp|P22222|P22222 OS=Mus musculus OX=10090 GN=Bbb2\nMSTNPKPQRKTKRNTNRRPQDVKFPGG\n"
+
+
+@dataclass
+class Case:
+    id: str
+    command: str
+    what: str  # the input, in words (the closing note's table)
+    argv: Callable[[Env], list[str]] | None = None
+    expect: tuple[str, ...] = ()  # substrings of the error line; {name} is filled from Env.vars
+    code: int = 1
+    # data-layer cases: ``call(env)`` sets up and returns the operation to run instead of the CLI
+    call: Callable[[Env], Callable[[], object]] | None = None
+
+
+def _predict(env: Env, *extra: str, fasta: str | None = None, model: str | None = None) -> list[str]:
+    fasta_path = fasta or str(env.file("in.fa", FASTA))
+    return ["predict", "--fasta", fasta_path, "--model", model or str(env.model()), "--out", str(env.tmp / "out.tsv"),
+            *extra]
+
+
+def _damaged_model(env: Env, name: str, damage: Callable[[Path], None]) -> str:
+    folder = env.copy_folder(env.model(), "model")
+    damage(folder / name)
+    return str(folder)
+
+
+def _generate(env: Env, *extra: str, model: str | None = None, barcode: str = "ACGTACGTACGTAAGG") -> list[str]:
+    return ["generate", "--model", model or str(env.pipeline()), "--barcode", barcode, "--out", str(env.tmp / "png"),
+            "--steps", "1", *extra]
+
+
+def _damaged_pipeline(env: Env, name: str, damage: Callable[[Path], None]) -> str:
+    folder = env.copy_folder(env.pipeline(), "pipe")
+    damage(folder / name)
+    return str(folder)
+
+
+def _train(env: Env, *extra: str, dataset: str = TINY) -> list[str]:
+    env.dataset()
+    return ["train", "--preset", "smoke", "--dataset", dataset, *extra]
+
+
+def _damaged_dataset(env: Env, name: str, damage: Callable[[Path], None]) -> str:
+    dataset = env.copy_dataset(f"{TINY}-damaged")
+    damage(paths.processed / dataset / name)
+    return dataset
+
+
+def _sub(pattern: str, replacement: str) -> Callable[[str], str]:
+    """An edit of a params file by regular expression (first match), robust to the values in it."""
+    return lambda text: re.sub(pattern, replacement, text, count=1)
+
+
+def _unlink(path: Path) -> None:
+    path.unlink()
+
+
+def _curate_with(rel: str, content: Callable[[str], bytes], dataset: str = "mpo") -> Callable[[Env], list[str]]:
+    def argv(env: Env) -> list[str]:
+        env.mirror_with(rel, content(rel))
+        return ["curate", dataset, "--max-genes", "50"]
+
+    return argv
+
+
+def _resolve_with(name: str, rel: str, content: Callable[[str], bytes]) -> Callable[[Env], Callable[[], object]]:
+    def setup(env: Env) -> Callable[[], object]:
+        env.mirror_with(rel, content(rel))
+        return lambda: sources.resolve(name)
+
+    return setup
+
+
+def _taesd_zeroed(env: Env) -> Callable[[], object]:
+    env.mirror_with("models/taesd/config.json", _real("models/taesd/config.json"))
+    weights = "models/taesd/diffusion_pytorch_model.safetensors"
+    env.mirror_with(weights, bytes(len(_real(weights))))
+    return lambda: sources.resolve_dir("taesd")
+
+
+def _manifest(text: str) -> Callable[[Env], Callable[[], object]]:
+    def setup(env: Env) -> Callable[[], object]:
+        path = env.file("sources.yaml", text)
+        return lambda: sources.load_manifest(path)
+
+    return setup
+
+
+GOOD_SOURCE = ("sources:\n- name: tiny\n  path: ontology/tiny.obo\n  url: null\n  upstream: x\n  version: '1'\n"
+               "  licence: CC0\n  citation: none\n  sha256: " + "a" * 64 + "\n")
+SUMS = "SHA256SUMS"
+
+CASES: list[Case] = [
+    # ---------------------------------------------------------------------------------------- predict
+    Case("predict-topk-0", "predict", "--top-k 0", lambda e: _predict(e, "--top-k", "0"), ("--top-k", "at least 1"), 2),
+    Case("predict-topk-neg", "predict", "--top-k -5", lambda e: _predict(e, "--top-k", "-5"), ("--top-k", "at least 1"), 2),
+    Case("predict-topk-text", "predict", "--top-k ten", lambda e: _predict(e, "--top-k", "ten"), ("--top-k", "integer"), 2),
+    Case("predict-no-model-arg", "predict", "--model missing", lambda e: ["predict", "--fasta", "x.fa", "--out", "o.tsv"],
+         ("--model", "required"), 2),
+    Case("predict-unknown-option", "predict", "misspelt option --topk", lambda e: _predict(e, "--topk", "3"),
+         ("unrecognized arguments: --topk",), 2),
+    Case("predict-fasta-missing", "predict", "--fasta names no file",
+         lambda e: _predict(e, fasta=str(e.tmp / "absent.fa")), ("{tmp}/absent.fa", "not found")),
+    Case("predict-fasta-bad-letters", "predict", "FASTA with digits and '*' in a sequence",
+         lambda e: _predict(e, fasta=str(e.file("bad.fa", FASTA.replace("KSHFS", "K1*FS")))),
+         ("{bad_fa}", "line 2", "'sequence'", "protein alphabet")),
+    Case("predict-fasta-duplicate-ids", "predict", "two FASTA records with the same id",
+         lambda e: _predict(e, fasta=str(e.file("dup.fa", FASTA.replace("P22222", "P11111")))),
+         ("{dup_fa}", "line 3", "'id'", "appears more than once")),
+    Case("predict-fasta-no-id", "predict", "FASTA record whose header has no id",
+         lambda e: _predict(e, fasta=str(e.file("noid.fa", FASTA.replace(">sp|P22222|P22222 OS=Mus musculus OX=10090 GN=Bbb2", ">")))),
+         ("{noid_fa}", "line 3", "'id'", "no id")),
+    Case("predict-fasta-empty", "predict", "empty FASTA file",
+         lambda e: _predict(e, fasta=str(e.file("empty.fa", ""))), ("{empty_fa}", "line 1", "no FASTA records")),
+    Case("predict-fasta-is-tsv", "predict", "a TSV passed as FASTA",
+         lambda e: _predict(e, fasta=str(e.file("table.fa", "accession\tsequence\nP1\tMKT\n"))), ("{table_fa}", "line 1", "no FASTA records")),
+    Case("predict-fasta-empty-record", "predict", "FASTA record without sequence",
+         lambda e: _predict(e, fasta=str(e.file("hollow.fa", FASTA.replace("MKTAYIAKQRQISFVKSHFSRQ\n", "")))),
+         ("{hollow_fa}", "line 1", "empty sequence")),
+    Case("predict-fasta-truncated-gzip", "predict", "gzip FASTA cut short (a stopped download)",
+         lambda e: _predict(e, fasta=str(e.file("cut.fa.gz", _half(RANDOM_FASTA_GZ)))),
+         ("{cut_fa_gz}", "truncated or corrupt gzip")),
+    Case("predict-fasta-latin1", "predict", "FASTA in Latin-1 with an accented header",
+         lambda e: _predict(e, fasta=str(e.file("latin.fa", (FASTA.replace("Aaa1", "Caf\xe9")).encode("latin-1")))),
+         ("{latin_fa}", "UTF-8")),
+    Case("predict-go-bad-id", "predict", "--go TSV with a malformed GO id",
+         lambda e: _predict(e, "--go", str(e.file("go.tsv", "accession\tgo_ids\nP11111\tGO:0005634\nP22222\tGO:12\n"))),
+         ("{go_tsv}", "line 3", "'go_ids'", "GO:12")),
+    Case("predict-go-missing", "predict", "--go names no file",
+         lambda e: _predict(e, "--go", str(e.tmp / "absent.tsv")), ("{tmp}/absent.tsv", "not found")),
+    Case("predict-out-is-folder", "predict", "--out is an existing folder",
+         lambda e: ["predict", "--fasta", str(e.file("in.fa", FASTA)), "--model", str(e.model()), "--out", str(e.tmp)],
+         ("--out", "is a folder"), 2),
+    Case("predict-model-missing", "predict", "--model names no folder",
+         lambda e: _predict(e, model=str(e.tmp / "nope")), ("{tmp}/nope", "model folder does not exist")),
+    Case("predict-model-not-a-model", "predict", "--model is a folder of something else",
+         lambda e: _predict(e, model=str(e.file("other/readme.txt", "hi").parent)), ("{tmp}/other", "not a GenePheno model folder")),
+    Case("predict-weights-truncated", "predict", "model.safetensors cut to a third",
+         lambda e: _predict(e, model=_damaged_model(e, "model.safetensors", _truncate)),
+         ("{model}/model.safetensors", "sha256", "differs")),
+    Case("predict-weights-flipped", "predict", "model.safetensors with one byte changed (same size)",
+         lambda e: _predict(e, model=_damaged_model(e, "model.safetensors", _flip_byte)),
+         ("{model}/model.safetensors", "sha256", "differs")),
+    Case("predict-config-edited", "predict", "config.json edited by hand",
+         lambda e: _predict(e, model=_damaged_model(e, "config.json", lambda p: p.write_text(p.read_text().replace('"n_terms"', '"n_terms" '))) ),
+         ("{model}/config.json", "differs")),
+    Case("predict-terms-deleted", "predict", "terms.tsv deleted from the model folder",
+         lambda e: _predict(e, model=_damaged_model(e, "terms.tsv", _unlink)), ("{model}", "missing terms.tsv")),
+    Case("predict-vocab-deleted", "predict", "go_vocab.json deleted from the model folder",
+         lambda e: _predict(e, model=_damaged_model(e, "go_vocab.json", _unlink)),
+         ("{model}/go_vocab.json", "listed in SHA256SUMS but missing")),
+    Case("predict-sums-deleted", "predict", "model folder without SHA256SUMS",
+         lambda e: _predict(e, model=_damaged_model(e, SUMS, _unlink)), ("{model}", "has no SHA256SUMS")),
+    Case("predict-sums-garbled", "predict", "SHA256SUMS with a garbled line",
+         lambda e: _predict(e, model=_damaged_model(e, SUMS, lambda p: p.write_text("not a digest line\n"))),
+         ("{model}/SHA256SUMS", "line 1", "malformed")),
+    # --------------------------------------------------------------------------------------- generate
+    Case("generate-guidance-nan", "generate", "--guidance-scale nan", lambda e: _generate(e, "--guidance-scale", "nan"),
+         ("--guidance-scale", "finite"), 2),
+    Case("generate-guidance-inf", "generate", "--guidance-scale inf", lambda e: _generate(e, "--guidance-scale", "inf"),
+         ("--guidance-scale", "finite"), 2),
+    Case("generate-alignment-nan", "generate", "--alignment-scale nan", lambda e: _generate(e, "--alignment-scale", "nan"),
+         ("--alignment-scale", "finite"), 2),
+    Case("generate-num-images-0", "generate", "--num-images 0", lambda e: _generate(e, "--num-images", "0"),
+         ("--num-images", "at least 1"), 2),
+    Case("generate-steps-0", "generate", "--steps 0", lambda e: _generate(e, "--steps", "0"), ("--steps", "at least 1"), 2),
+    Case("generate-seed-negative", "generate", "--seed -1", lambda e: _generate(e, "--seed", "-1"), ("--seed", "0 or more"), 2),
+    Case("generate-lat-95", "generate", "--lat 95 --lon 0", lambda e: _generate(e, "--lat", "95", "--lon", "0"),
+         ("latitude 95",), 2),
+    Case("generate-lat-without-lon", "generate", "--lat without --lon", lambda e: _generate(e, "--lat", "10"),
+         ("both --lat and --lon",), 2),
+    Case("generate-lat-count", "generate", "two --lat values for one barcode",
+         lambda e: _generate(e, "--lat", "1", "--lat", "2", "--lon", "0"), ("--lat", "one per barcode (1), got 2"), 2),
+    Case("generate-barcode-rna", "generate", "RNA barcode (U)", lambda e: _generate(e, barcode="ACGUACGU"),
+         ("barcode 0", "'U'"), 2),
+    Case("generate-barcode-empty", "generate", "empty barcode", lambda e: _generate(e, barcode=""), ("barcode 0", "empty"), 2),
+    Case("generate-model-missing", "generate", "--model names no pipeline",
+         lambda e: _generate(e, model=str(e.tmp / "nope")), ("{tmp}/nope", "no model_index.json")),
+    Case("generate-unet-truncated", "generate", "UNet weights cut to a third",
+         lambda e: _generate(e, model=_damaged_pipeline(e, "unet/diffusion_pytorch_model.safetensors", _truncate)),
+         ("{pipe}/unet/diffusion_pytorch_model.safetensors", "differs")),
+    Case("generate-index-edited", "generate", "model_index.json edited by hand",
+         lambda e: _generate(e, model=_damaged_pipeline(e, "model_index.json", lambda p: p.write_text(p.read_text() + " "))),
+         ("{pipe}/model_index.json", "differs")),
+    Case("generate-sums-deleted", "generate", "pipeline folder without SHA256SUMS",
+         lambda e: _generate(e, model=_damaged_pipeline(e, SUMS, _unlink)), ("{pipe}", "has no SHA256SUMS")),
+    Case("generate-out-is-file", "generate", "--out is an existing file",
+         lambda e: ["generate", "--model", str(e.pipeline()), "--barcode", "ACGTACGTAC", "--out", str(e.file("taken", "x")),
+                    "--steps", "1"], ("{taken}", "exists")),
+    # ------------------------------------------------------------------------------------------ train
+    Case("train-epochs-0", "train", "--epochs 0", lambda e: _train(e, "--epochs", "0"), ("--epochs", "at least 1"), 2),
+    Case("train-epochs-text", "train", "--epochs two", lambda e: _train(e, "--epochs", "two"), ("--epochs", "integer"), 2),
+    Case("train-seed-negative", "train", "--seed -1", lambda e: _train(e, "--seed", "-1"), ("--seed", "0 or more"), 2),
+    Case("train-preset-unknown", "train", "--preset fast", lambda e: _train(e, "--preset", "fast"), ("--preset", "fast"), 2),
+    Case("train-experiment-escapes", "train", "--experiment ../../x (outside runs/)",
+         lambda e: _train(e, "--experiment", "../../x"), ("'experiment'", "would leave runs/smoke/")),
+    Case("train-experiment-absolute", "train", "--experiment /tmp/x",
+         lambda e: _train(e, "--experiment", "/tmp/x"), ("'experiment'", "would leave runs/smoke/")),
+    Case("train-dataset-missing", "train", "--dataset names no curated folder",
+         lambda e: _train(e, dataset="mpo-max7"), ("data/processed/mpo-max7", "no curated dataset", "curate mpo --max-genes 7")),
+    Case("train-labels-corrupt", "train", "labels.npz overwritten with other bytes",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "labels.npz", lambda p: p.write_bytes(b"PK\x03\x04 not a zip"))),
+         ("{ds}/labels.npz", "differs")),
+    Case("train-concept-labels-deleted", "train", "concept_labels.npz deleted",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "concept_labels.npz", _unlink)),
+         ("{ds}/concept_labels.npz", "missing")),
+    Case("train-genes-truncated", "train", "genes.tsv cut to a third",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "genes.tsv", _truncate)), ("{ds}/genes.tsv", "differs")),
+    Case("train-terms-edited", "train", "terms.tsv with one byte changed",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "terms.tsv", _flip_byte)), ("{ds}/terms.tsv", "differs")),
+    Case("train-concepts-edited", "train", "concepts.tsv with one byte changed",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "concepts.tsv", _flip_byte)), ("{ds}/concepts.tsv", "differs")),
+    Case("train-go-inputs-edited", "train", "go_inputs.tsv with one byte changed",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "go_inputs.tsv", _flip_byte)), ("{ds}/go_inputs.tsv", "differs")),
+    Case("train-pairs-edited", "train", "exclusive_pairs.tsv with one byte changed",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "exclusive_pairs.tsv", _flip_byte)),
+         ("{ds}/exclusive_pairs.tsv", "differs")),
+    Case("train-datasheet-edited", "train", "datasheet.json edited",
+         lambda e: _train(e, dataset=_damaged_dataset(e, "datasheet.json", lambda p: p.write_text(p.read_text()[:-5]))),
+         ("{ds}/datasheet.json", "differs")),
+    Case("train-sums-deleted", "train", "curated folder without SHA256SUMS (written by hand or an older g2p)",
+         lambda e: _train(e, dataset=_damaged_dataset(e, SUMS, _unlink)), ("{ds}", "has no SHA256SUMS", "curate")),
+    Case("train-checkpoint-corrupt", "train", "resume from a checkpoint whose model.pt was damaged",
+         lambda e: _train(e, "--epochs", "3", "--experiment", _damage_checkpoint(e)),
+         ("checkpoint/model.pt", "differs", "--no-resume")),
+    Case("train-params-misspelt-key", "train", "params genepheno block: 'epoch: 2' (misspelt)",
+         lambda e: [e.params(_sub(r"\n  epochs: (\d+)", r"\n  epoch: \1")), *_train(e)][1:],
+         ("{params}", "line ", "'genepheno.epoch'", "did you mean 'epochs'")),
+    Case("train-params-wrong-type", "train", "params genepheno block: 'epochs: \"two\"'",
+         lambda e: [e.params(_sub(r"\n  epochs: \d+", '\n  epochs: "two"')), *_train(e)][1:],
+         ("{params}", "'genepheno.epochs'", "expected an integer", "'two'")),
+    Case("train-params-out-of-range", "train", "params genepheno block: 'epochs: 0'",
+         lambda e: [e.params(_sub(r"\n  epochs: \d+", "\n  epochs: 0")), *_train(e)][1:],
+         ("{params}", "'genepheno'", "at least 1")),
+    Case("train-params-bad-choice", "train", "params genepheno block: 'loss: focal'",
+         lambda e: [e.params(_sub(r"\n  epochs: (\d+)", r"\n  epochs: \1\n  loss: focal")), *_train(e)][1:],
+         ("{params}", "'genepheno'", "loss must be one of")),
+    Case("train-params-yaml-syntax", "train", "params file with a YAML syntax error",
+         lambda e: [e.params(_sub(r"max_genes: (\d+)", r"max_genes: [\1")), *_train(e)][1:],
+         ("{params}", "line ", "not valid YAML")),
+    # --------------------------------------------------------------------------------------- evaluate
+    Case("evaluate-nboot-0", "evaluate", "--n-boot 0", lambda e: ["evaluate", "--preset", "smoke", "--n-boot", "0"],
+         ("--n-boot", "at least 1"), 2),
+    Case("evaluate-variant-unknown", "evaluate", "--variants best", lambda e: ["evaluate", "--variants", "best"],
+         ("--variants", "best"), 2),
+    Case("evaluate-encoder-unknown", "evaluate", "--encoder bert", lambda e: ["evaluate", "--encoder", "bert"],
+         ("--encoder", "bert"), 2),
+    Case("evaluate-dataset-corrupt", "evaluate", "--datasets names a damaged curated folder",
+         lambda e: ["evaluate", "--preset", "smoke", "--datasets",
+                    _damaged_dataset(e, "labels.npz", _truncate)], ("{ds}/labels.npz", "differs")),
+    Case("evaluate-params-baselines-key", "evaluate", "params 03_evaluate.baselines: misspelt key",
+         lambda e: [e.params(lambda t: t.replace("diamond_sensitivity:", "diamond_sensitivty:")),
+                    "evaluate", "--preset", "smoke"][1:],
+         ("{params}", "'03_evaluate.baselines.diamond_sensitivty'", "did you mean 'diamond_sensitivity'")),
+    # ----------------------------------------------------------------------------------------- curate
+    Case("curate-unknown-dataset", "curate", "dataset gwas", lambda e: ["curate", "gwas"], ("gwas", "choose from mpo, hpo"), 2),
+    Case("curate-min-genes-0", "curate", "--min-genes 0", lambda e: ["curate", "mpo", "--min-genes", "0"],
+         ("--min-genes", "at least 1"), 2),
+    Case("curate-max-genes-2", "curate", "--max-genes 2", lambda e: ["curate", "mpo", "--max-genes", "2"],
+         ("--max-genes", "at least 3"), 2),
+    Case("curate-seed-negative", "curate", "--seed -1", lambda e: ["curate", "mpo", "--seed", "-1"], ("--seed", "0 or more"), 2),
+    Case("curate-mirror-missing", "curate", "$G2P_DATA_MIRROR names a missing folder",
+         lambda e: [e.monkeypatch.setenv(sources.MIRROR_ENV, str(e.tmp / "gone")), "curate", "mpo"][1:],
+         ("{tmp}/gone", "'G2P_DATA_MIRROR'", "does not exist")),
+    Case("curate-mirror-is-file", "curate", "$G2P_DATA_MIRROR names a file",
+         lambda e: [e.monkeypatch.setenv(sources.MIRROR_ENV, str(e.file("afile", "x"))), "curate", "mpo"][1:],
+         ("{afile}", "'G2P_DATA_MIRROR'", "a file")),
+    Case("curate-mp-obo-100k-lines", "curate", "mp.obo.gz cut to its first 100,000 lines (valid OBO, other content)",
+         _curate_with("ontology/mp.obo.gz", lambda r: _first_lines(r, 100_000)), ("{mirror_file}", "'sha256'", "expected")),
+    Case("curate-go-obo-truncated", "curate", "go.obo.gz cut in half",
+         _curate_with("ontology/go.obo.gz", _half), ("{mirror_file}", "'sha256'", "expected")),
+    Case("curate-mgi-half-rows", "curate", "MGI_PhenoGenoMP.rpt.gz with half its rows",
+         _curate_with("mouse/MGI_PhenoGenoMP.rpt.gz", _half_rows), ("{mirror_file}", "'sha256'", "expected")),
+    Case("curate-marker-symbols-truncated", "curate", "MGI_marker_symbols.tsv.gz cut in half",
+         _curate_with("mouse/MGI_marker_symbols.tsv.gz", _half), ("{mirror_file}", "'sha256'")),
+    Case("curate-mouse-fasta-half", "curate", "mouse FASTA with half its records",
+         _curate_with("mouse/uniprot_sprot_mouse_2014.fasta.gz", _half_rows), ("{mirror_file}", "'sha256'")),
+    Case("curate-mouse-go-empty", "curate", "mouse GO annotation file emptied",
+         _curate_with("mouse/go_annotations_mouse_2014.tsv.gz", lambda r: b""), ("{mirror_file}", "'sha256'")),
+    Case("curate-hp-obo-truncated", "curate", "hp.obo.gz cut in half",
+         _curate_with("ontology/hp.obo.gz", _half, "hpo"), ("{mirror_file}", "'sha256'")),
+    Case("curate-hpo-genes-half", "curate", "genes_to_phenotype.txt.gz with half its rows",
+         _curate_with("human/genes_to_phenotype.txt.gz", _half_rows, "hpo"), ("{mirror_file}", "'sha256'")),
+    Case("curate-human-fasta-truncated", "curate", "human FASTA cut in half",
+         _curate_with("human/uniprot_sprot_human_2014.fasta.gz", _half, "hpo"), ("{mirror_file}", "'sha256'")),
+    Case("curate-human-go-half", "curate", "human GO annotation file with half its rows",
+         _curate_with("human/go_annotations_human_2014.tsv.gz", _half_rows, "hpo"), ("{mirror_file}", "'sha256'")),
+    # -------------------------------------------------------------------------------------------- run
+    Case("run-only-unknown", "run", "--only 99", lambda e: ["run", "--preset", "smoke", "--only", "99"],
+         ("notebooks", "'only'", "no notebook '99'")),
+    Case("run-preset-unknown", "run", "--preset fast", lambda e: ["run", "--preset", "fast"], ("--preset", "fast"), 2),
+    Case("run-params-unknown-block", "run", "params: block '03_evaluat' (misspelt)",
+         lambda e: [e.params(lambda t: t.replace("\n03_evaluate:", "\n03_evaluat:")), "run", "--preset", "smoke"][1:],
+         ("{params}", "line ", "'03_evaluat'", "did you mean '03_evaluate'")),
+    Case("run-params-undeclared-key", "run", "params: 01_data_curation.max_gene (not a notebook parameter)",
+         lambda e: [e.params(_sub(r"max_genes: (\d+)", r"max_gene: \1")), "run", "--preset", "smoke"][1:],
+         ("{params}", "'01_data_curation.max_gene'", "did you mean 'max_genes'")),
+    Case("run-params-wrong-type", "run", "params: 01_data_curation.min_genes: eleven",
+         lambda e: [e.params(_sub(r"min_genes: \d+", "min_genes: eleven")), "run", "--preset", "smoke"][1:],
+         ("{params}", "'01_data_curation.min_genes'", "expected an integer")),
+    Case("run-params-common-unknown", "run", "params: common.sead (misspelt)",
+         lambda e: [e.params(_sub(r"\ncommon:\n", "\ncommon:\n  sead: 1\n")),
+                    "run", "--preset", "smoke"][1:], ("{params}", "'common.sead'", "did you mean 'seed'")),
+    Case("run-params-diffusion-type", "run", "params: diffusion.unet_channels: [16, x]",
+         lambda e: [e.params(_sub(r"unet_channels: \[(\d+), \d+\]", r"unet_channels: [\1, x]")),
+                    "run", "--preset", "smoke"][1:], ("{params}", "'diffusion.unet_channels'", "list of integers")),
+    Case("run-params-no-common", "run", "params file without a common block",
+         lambda e: [e.params(_sub(r"\ncommon:\n(  .*\n)+", "\n")), "run", "--preset", "smoke"][1:],
+         ("{params}", "'common'", "top-level 'common'")),
+    # ------------------------------------------------------------------------------------------- book
+    Case("book-not-executed", "book", "--preset paper before any paper run",
+         lambda e: ["book", "--preset", "paper"], ("build/paper/executed/01_data_curation", "not executed yet",
+                                                   "python -m g2p run --preset paper"), 2),
+    Case("book-preset-unknown", "book", "--preset fast", lambda e: ["book", "--preset", "fast"], ("--preset", "fast"), 2),
+    # ------------------------------------------------------------------------------------------- g2p
+    Case("g2p-unknown-command", "g2p", "command 'trian'", lambda e: ["trian"], ("invalid choice", "'trian'"), 2),
+    # -------------------------------------------------------- data layer: raw files no command reads alone
+    Case("data-hpoa-truncated", "data layer", "phenotype.hpoa.gz cut in half",
+         call=_resolve_with("hpo_annotations", "human/phenotype.hpoa.gz", _half), expect=("{mirror_file}", "'sha256'")),
+    Case("data-bold-half", "data layer", "bold_insecta_coi.tsv.gz with half its rows",
+         call=_resolve_with("bold_coi", "barcodes/bold_insecta_coi.tsv.gz", _half_rows), expect=("{mirror_file}", "'sha256'")),
+    Case("data-bioscan5m-edited", "data layer", "bioscan5m_sample_records.json edited",
+         call=_resolve_with("bioscan5m_samples", "barcodes/bioscan5m_sample_records.json",
+                            lambda r: _real(r).replace(b"Diptera", b"Dipterx", 1)), expect=("{mirror_file}", "'sha256'")),
+    Case("data-image-truncated", "data layer", "BIOSCAN-1M Diptera.jpg cut in half",
+         call=_resolve_with("bioscan1m_diptera", "images/bioscan1m/Diptera.jpg", _half), expect=("{mirror_file}", "'sha256'")),
+    Case("data-taesd-weights", "data layer", "TAESD weights replaced by zeros (same size)",
+         call=_taesd_zeroed, expect=("{mirror_file}", "'sha256'")),
+    Case("data-manifest-yaml", "data layer", "sources.yaml with a YAML syntax error",
+         call=_manifest("sources:\n- name: [x\n"), expect=("{sources_yaml}", "line ", "not valid YAML")),
+    Case("data-manifest-field", "data layer", "sources.yaml entry without sha256",
+         call=_manifest(GOOD_SOURCE.replace("  sha256: " + "a" * 64 + "\n", "")), expect=("{sources_yaml}", "'sha256'", "lacks")),
+    Case("data-manifest-sha", "data layer", "sources.yaml sha256 that is not 64 hex digits",
+         call=_manifest(GOOD_SOURCE.replace("a" * 64, "abc")), expect=("{sources_yaml}", "'sha256'", "64 lower-case hex")),
+    Case("data-manifest-path", "data layer", "sources.yaml path that leaves the data folder",
+         call=_manifest(GOOD_SOURCE.replace("ontology/tiny.obo", "../../etc/passwd")), expect=("{sources_yaml}", "'path'", "relative")),
+]
+
+
+def _damage_checkpoint(env: Env) -> str:
+    experiment = env.request.getfixturevalue("checkpoint_experiment")
+    source = paths.run_dir("smoke", f"genepheno/{TINY}/{experiment}")
+    target = paths.run_dir("smoke", f"genepheno/{TINY}/{experiment}-damaged")
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    _flip_byte(target / "checkpoint" / "model.pt", 2000)
+    return f"{experiment}-damaged"
+
+
+def _listing(*roots: Path) -> set[str]:
+    return {str(p) for root in roots if root.exists() for p in root.rglob("*")}
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Env]:
+    monkeypatch.delenv(sources.MIRROR_ENV, raising=False)
+    monkeypatch.delenv("G2P_DEBUG", raising=False)
+    # diffusers' log handler keeps the stderr of the test that created it, which pytest has closed since;
+    # without this, its next warning prints a "--- Logging error ---" traceback (a test artefact only)
+    monkeypatch.setattr(logging, "raiseExceptions", False)
+    case_dir = tmp_path / "case"
+    case_dir.mkdir()
+    yield Env(case_dir, monkeypatch, request, {"tmp": str(case_dir)})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gives_one_line_naming_the_culprit(case: Case, env: Env, capfd: pytest.CaptureFixture) -> None:
+    # capfd, not capsys: libraries' logging handlers keep the sys.stderr they first saw
+    if case.call is not None:
+        operation = case.call(env)
+
+        def invoke() -> int:
+            try:
+                operation()
+            except Exception as exc:  # noqa: BLE001 - what the CLI boundary would print
+                line, code = cli.describe(exc)
+                print(line, file=sys.stderr)
+                return code
+            return 0
+    else:
+        argv = case.argv(env)
+
+        def invoke() -> int:
+            return cli.main(argv)
+    capfd.readouterr()
+    before = _listing(paths.output_root, env.tmp)
+    code = invoke()
+    captured = capfd.readouterr()
+    after = _listing(paths.output_root, env.tmp)
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    message = errors[-1] if errors else ""
+    _record(case, code, message)
+    assert "Traceback" not in captured.err + captured.out, f"traceback for {case.id}:\n{captured.err[-2000:]}"
+    assert code == case.code, f"{case.id}: exit {code}, expected {case.code}; stderr: {captured.err[-1500:]}"
+    assert len(errors) == 1, f"{case.id}: expected one 'error:' line, got {errors or captured.err[-1500:]}"
+    assert captured.err.strip().splitlines()[-1] == message, "the error line must be the last thing printed"
+    assert "internal error" not in message, f"{case.id}: an unexpected exception reached the CLI: {message}"
+    for expected in case.expect:
+        assert expected.format(**env.vars) in message, f"{case.id}: {expected.format(**env.vars)!r} not in {message!r}"
+    assert after == before, f"{case.id} left files behind: {sorted(after - before)}"
+
+
+def _record(case: Case, code: int, message: str) -> None:
+    target = os.environ.get("G2P_BAD_INPUT_TABLE")
+    if target:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"id": case.id, "command": case.command, "input": case.what, "exit": code,
+                                 "message": message}) + "\n")
+
+
+def test_the_table_covers_every_command_and_raw_file() -> None:
+    commands = {c.command for c in CASES}
+    assert set(cli.COMMANDS) <= commands, f"commands without a bad-input case: {set(cli.COMMANDS) - commands}"
+    assert len(CASES) >= 60
+    covered = " ".join(c.what for c in CASES)
+    rels = {Path(s.path).name for s in sources.manifest() if not s.path.startswith("images/")}
+    named = {name for name in rels if name in covered or name.split(".")[0] in covered}
+    readers_by_curate = {"mp.obo.gz", "go.obo.gz", "hp.obo.gz", "MGI_PhenoGenoMP.rpt.gz", "MGI_marker_symbols.tsv.gz",
+                         "genes_to_phenotype.txt.gz", "phenotype.hpoa.gz", "bold_insecta_coi.tsv.gz",
+                         "bioscan5m_sample_records.json"}
+    assert readers_by_curate <= named, f"raw files without a case: {readers_by_curate - named}"
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(Exception, match="no notebook '99'"):
+        cli.main(["--debug", "run", "--preset", "smoke", "--only", "99"])
+    monkeypatch.setenv("G2P_DEBUG", "1")
+    with pytest.raises(Exception, match="no notebook '99'"):
+        cli.main(["run", "--preset", "smoke", "--only", "99"])
+
+
+def test_the_real_entry_point_prints_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "g2p", "predict", "--fasta", str(tmp_path / "x.fa"), "--model",
+                           str(tmp_path), "--out", str(tmp_path / "o.tsv"), "--top-k", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: g2p predict: argument --top-k: must be at least 1, got 0 (see g2p predict --help)"]
