@@ -26,14 +26,16 @@ def diffusion_explorer(
 ) -> widgets.VBox:
     """Pick a barcode (labelled by species and processid), move latitude/longitude, press Generate.
 
-    The simulator's ground truth is not shown here on purpose: the explorer shows what the model
-    predicts from DNA and coordinates alone.
+    Unticking "use coordinates" samples the same network without the environment (the "no
+    environment" input condition dropout trained).  The simulator's ground truth is not shown here on
+    purpose: the explorer shows what the model predicts from DNA and coordinates alone.
     """
     recs = records.head(max_choices).reset_index(drop=True)
     options = [(f"{r.species} · {r.processid}", i) for i, r in recs.iterrows()]
     pick = widgets.Dropdown(options=options, description="barcode")
     lat = widgets.FloatSlider(value=0.0, min=-90, max=90, step=1, description="latitude")
     lon = widgets.FloatSlider(value=0.0, min=-180, max=180, step=1, description="longitude")
+    use_coords = widgets.Checkbox(value=True, description="use coordinates")
     guidance = widgets.FloatSlider(value=guidance_scale, min=0, max=8, step=0.5, description="CFG scale")
     align = widgets.FloatSlider(value=alignment_scale, min=0, max=10, step=0.5, description="alignment")
     seed = widgets.IntText(value=0, description="seed")
@@ -49,16 +51,18 @@ def diffusion_explorer(
     def on_generate(_=None) -> None:
         status.value = "generating…"
         row = recs.iloc[pick.value]
+        coords = ([lat.value], [lon.value]) if use_coords.value else (None, None)
         images = pipe(
-            [row["barcode"]], [lat.value], [lon.value], num_images_per_barcode=num_images,
+            [row["barcode"]], *coords, num_images_per_barcode=num_images,
             num_inference_steps=num_inference_steps, guidance_scale=guidance.value,
             alignment_scale=align.value, generator=torch.Generator().manual_seed(int(seed.value)),
         ).images
         gallery.children = [widgets.Image(value=_png(x), format="png") for x in images]
-        status.value = f"{row['species']} at ({lat.value:.0f}°, {lon.value:.0f}°)"
+        where = f"at ({lat.value:.0f}°, {lon.value:.0f}°)" if use_coords.value else "without coordinates"
+        status.value = f"{row['species']} {where}"
 
     pick.observe(on_pick, names="value")
     button.on_click(on_generate)
     on_pick()
-    return widgets.VBox([pick, widgets.HBox([lat, lon]), widgets.HBox([guidance, align, seed]),
+    return widgets.VBox([pick, widgets.HBox([lat, lon, use_coords]), widgets.HBox([guidance, align, seed]),
                          button, status, gallery])

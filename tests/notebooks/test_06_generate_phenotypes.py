@@ -1,4 +1,5 @@
-"""Notebook 06 through the smoke preset: metrics.csv covers every method × split, numbers glued."""
+"""Notebook 06 through the smoke preset: metrics.csv covers every method × split with intervals, both
+success-rate definitions, the glued numbers match the CSV, sweeps and background statistics glued."""
 
 from __future__ import annotations
 
@@ -23,31 +24,51 @@ def outputs(smoke_run):
 
 def test_metrics_csv_has_every_method_and_split(outputs):
     _, metrics = outputs
-    assert list(metrics.columns) == ["method", "split", "metric", "level", "k", "value", "n"]
+    assert list(metrics.columns) == ["method", "split", "metric", "level", "k", "value", "n", "ci_low", "ci_high"]
     assert set(metrics["method"]) == set(METHODS)
     assert set(metrics["split"]) == {"test_seen", "test_unseen"}
     for (method, split), rows in metrics.groupby(["method", "split"]):
-        assert {"clibd_score", "success_rate", "pes"} <= set(rows["metric"]), (method, split)
+        assert {"clibd_score", "success_score", "success_taxon", "pes"} <= set(rows["metric"]), (method, split)
 
 
-def test_metric_ranges(outputs):
+def test_metric_ranges_and_intervals(outputs):
     _, metrics = outputs
-    rates = metrics[metrics["metric"] == "success_rate"]["value"].dropna()
+    rates = metrics[metrics["metric"].isin(["success_score", "success_taxon"])]["value"].dropna()
     assert rates.between(0, 1).all()
     cos = metrics[metrics["metric"].isin(["clibd_score", "pes"])]["value"]
     assert cos.between(-1 - 1e-6, 1 + 1e-6).all()
+    known = metrics.dropna(subset=["value"])
+    assert (known["ci_low"] <= known["value"] + 1e-9).all() and (known["value"] <= known["ci_high"] + 1e-9).all()
     # unseen species are unknown to the species classifier, so that success rate is undefined
-    unseen_species = metrics[(metrics["split"] == "test_unseen") & (metrics["metric"] == "success_rate")
+    unseen_species = metrics[(metrics["split"] == "test_unseen") & (metrics["metric"] == "success_taxon")
                              & (metrics["level"] == "species")]
     assert unseen_species["value"].isna().all()
+    # the ground-truth render is its own specimen: PES 1
+    truth = metrics[(metrics["method"] == "truth") & (metrics["metric"] == "pes") & (metrics["level"] == "specimen")]
+    assert truth["value"].min() == pytest.approx(1.0, abs=1e-4)
 
 
 def test_glued_values_match_the_csv(outputs):
     values, metrics = outputs
     row = metrics[(metrics["method"] == "g2pdiffusion") & (metrics["split"] == "test_seen")
-                  & (metrics["metric"] == "clibd_score") & (metrics["k"] == 1)]
-    assert values["g2pdiff_test_seen_g2pdiffusion_clibd_score_k1"] == pytest.approx(float(row["value"].iloc[0]))
+                  & (metrics["metric"] == "success_taxon") & (metrics["level"] == "genus") & (metrics["k"] == 1)]
+    assert values["g2pdiff_test_seen_g2pdiffusion_genus_hit_k1"] == pytest.approx(float(row["value"].iloc[0]))
+    assert values["g2pdiff_test_seen_g2pdiffusion_genus_hit_k1_lo"] == pytest.approx(float(row["ci_low"].iloc[0]))
+    assert values["g2pdiff_check_seen_full"] == pytest.approx(float(row["value"].iloc[0]))
+    n = metrics[(metrics["split"] == "test_seen") & (metrics["metric"] == "pes")]["n"].max()
+    assert values["g2pdiff_n_eval_seen"] == n
     # retrieval returns real training renders of near-identical barcodes: high PES to the truth
     assert values["g2pdiff_test_seen_retrieval_pes_k1"] > values["g2pdiff_test_seen_random_pes_k1"]
+    assert math.isfinite(values["g2pdiff_tau"])
+
+
+def test_sweep_and_background_numbers(outputs):
+    values, _ = outputs
     for trait in ("area_fraction", "length", "darkness"):
-        assert math.isfinite(values[f"g2pdiff_latitude_{trait}_abs_error"])
+        assert math.isfinite(values[f"g2pdiff_latitude_{trait}_mae"])
+        assert -1 <= values[f"g2pdiff_latitude_{trait}_rank_corr"] <= 1
+    assert 0 <= values["g2pdiff_latitude_same_genus"] <= values["g2pdiff_latitude_same_order"] <= 1
+    # truth renders are drawn on the background colour itself
+    assert values["g2pdiff_background_truth"] < 1.0
+    assert values["g2pdiff_background_generated"] >= 0
+    assert values["g2pdiff_no_environment_source"].startswith("the full model")

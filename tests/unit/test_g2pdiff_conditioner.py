@@ -12,7 +12,7 @@ from g2p.g2pdiff.conditioner import (
     DNAConditioner,
     KmerTokenizer,
     coordinates_to_sphere,
-    drop_conditioning,
+    dropout_masks,
     validate_barcodes,
     validate_coordinates,
 )
@@ -71,11 +71,13 @@ def test_conditioner_shapes_and_environment():
     cond = _tiny()
     out = cond.encode(["ACGT" * 10, "ACGTAC"], lat=[10.0, math.nan], lon=[20.0, math.nan])
     # 1 [CLS] + 38 k-mers + 1 environment token
-    assert out.tokens.shape == (2, 40, 16) and out.pooled.shape == (2, 16)
+    assert out.tokens.shape == (2, 40, 16) and out.pooled.shape == (2, 16) and out.vector.shape == (2, 32)
     assert out.mask[1].sum() == 1 + 4 + 1
-    # the environment changes the conditioning; missing coordinates use the learned no-env vector
+    # the environment changes the conditioning (tokens and global vector), not the pooled DNA embedding;
+    # missing coordinates use the learned no-env vector
     moved = cond.encode(["ACGT" * 10], lat=[-40.0], lon=[20.0])
-    assert not torch.allclose(moved.pooled[0], out.pooled[0])
+    assert not torch.allclose(moved.vector[0], out.vector[0]) and not torch.allclose(moved.tokens[0], out.tokens[0])
+    assert torch.allclose(moved.pooled[0], out.pooled[0])
     with torch.no_grad():
         cond.no_env.fill_(3.0)
     assert torch.allclose(cond.encode(["ACGTAC"], [math.nan], [math.nan]).tokens[0, -1], torch.full((16,), 3.0))
@@ -84,16 +86,59 @@ def test_conditioner_shapes_and_environment():
 def test_conditioner_without_environment():
     cond = _tiny(use_environment=False)
     out = cond.encode(["ACGT" * 10])
-    assert out.tokens.shape == (1, 39, 16)
+    assert out.tokens.shape == (1, 39, 16) and out.vector.shape == (1, 16) and cond.global_dim == 16
     assert not hasattr(cond, "env_mlp")
 
 
-def test_condition_dropout_uses_null_token():
+def test_dropping_the_barcode_or_the_environment_gives_the_null_embeddings():
     cond = _tiny()
-    out = cond.encode(["ACGT" * 10, "ACGT" * 10], [1.0, 1.0], [2.0, 2.0])
-    mixed = drop_conditioning(out, cond.null_conditioning(out), torch.tensor([True, False]))
-    assert torch.equal(mixed.tokens[0], cond.null_token.expand(40, 16))
-    assert torch.equal(mixed.tokens[1], out.tokens[1])
+    barcodes, lat, lon = ["ACGT" * 10, "TTGA" * 10], [10.0, -30.0], [20.0, 5.0]
+    full = cond.encode(barcodes, lat, lon)
+    no_dna = cond.encode(barcodes, lat, lon, drop_dna=True)
+    no_env = cond.encode(barcodes, lat, lon, drop_env=True)
+    null = cond.encode(barcodes, lat, lon, drop_dna=True, drop_env=True)
+    d = 16
+    # the barcode → the learned null token, in every DNA token, the pooled embedding and the vector
+    assert torch.equal(no_dna.pooled, cond.null_token.expand(2, d))
+    assert torch.allclose(no_dna.tokens[:, :-1] - no_dna.tokens[:, -1:], cond.null_token.expand(2, 39, d))
+    assert torch.equal(no_dna.vector[:, d:], full.vector[:, d:])  # environment kept
+    # the environment → the "no environment" vector, exactly what missing coordinates give
+    missing = cond.encode(barcodes, [math.nan] * 2, [math.nan] * 2)
+    assert torch.equal(no_env.tokens, missing.tokens) and torch.equal(no_env.vector, missing.vector)
+    assert torch.equal(no_env.vector[:, :d], full.vector[:, :d])  # barcode kept
+    assert torch.equal(no_env.tokens[:, -1], cond.no_env.expand(2, d))
+    # both dropped: one context whatever the barcode and the coordinates
+    assert torch.equal(null.vector[0], null.vector[1]) and torch.equal(null.tokens[0], null.tokens[1])
+    assert not torch.allclose(full.vector[0], full.vector[1])
+
+
+def test_condition_dropout_rates():
+    n = 40_000
+    drop_dna, drop_env = dropout_masks(n, p_uncond=0.1, p_drop_env=0.2, p_drop_dna=0.05,
+                                       generator=torch.Generator().manual_seed(0))
+    assert drop_dna.float().mean().item() == pytest.approx(0.15, abs=0.01)
+    assert drop_env.float().mean().item() == pytest.approx(0.30, abs=0.01)
+    assert (drop_dna & drop_env).float().mean().item() == pytest.approx(0.10, abs=0.01)
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        dropout_masks(4, 0.5, 0.4, 0.2)
+
+
+def test_condition_dropout_produces_the_null_embedding_at_the_stated_rate():
+    cond = _tiny()
+    n = 2_000
+    rng = np.random.default_rng(0)
+    barcodes = ["".join(rng.choice(list("ACGT"), 40)) for _ in range(n)]
+    batch = cond.tokenize(barcodes)
+    lat = torch.as_tensor(rng.uniform(-60, 60, n), dtype=torch.float32)
+    lon = torch.as_tensor(rng.uniform(-180, 180, n), dtype=torch.float32)
+    drop_dna, drop_env = dropout_masks(n, 0.1, 0.15, 0.0, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out = cond(batch["input_ids"], batch["attention_mask"], lat, lon, drop_dna=drop_dna, drop_env=drop_env)
+    null_dna = (out.pooled == cond.null_token).all(dim=1)
+    null_env = (out.vector[:, 16:] == cond.no_env).all(dim=1)
+    assert torch.equal(null_dna, drop_dna) and torch.equal(null_env, drop_env)
+    assert null_dna.float().mean().item() == pytest.approx(0.10, abs=0.02)
+    assert null_env.float().mean().item() == pytest.approx(0.25, abs=0.025)
 
 
 def test_frozen_hugging_face_encoder(tmp_path):

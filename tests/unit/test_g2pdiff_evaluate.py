@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from g2p.g2pdiff.datasets import load_barcode_records, make_splits
-from g2p.g2pdiff.evaluate import Evaluators, evaluate_samples, kmer_profile
+from g2p.g2pdiff.evaluate import (
+    Evaluators,
+    background_deviation,
+    bootstrap_interval,
+    evaluate_samples,
+    kmer_profile,
+    summarise,
+)
 from g2p.g2pdiff.simulator import PhenotypeSimulator
 
 TINY = dict(epochs=12, seed=0, width=8, feature_dim=32, batch_size=32, image_size=32, num_threads=1)
@@ -76,16 +83,16 @@ def test_evaluate_samples_table_and_ordering(evaluators, data):
     wrong = torch.stack([truth.roll(5, 0), truth.roll(9, 0)], dim=1)
     good = evaluate_samples(evaluators, records, perfect, truth, ks=(1, 2, 5))
     bad = evaluate_samples(evaluators, records, wrong, truth, ks=(1, 2))
-    assert list(good.columns) == ["metric", "level", "k", "value", "n"]
+    assert list(good.columns) == ["metric", "level", "k", "value", "n", "ci_low", "ci_high"]
     assert sorted(good["k"].unique()) == [1, 2]  # k = 5 > K skipped
     keys = {(m, lvl) for m, lvl in zip(good["metric"], good["level"])}
-    assert keys == {("clibd_score", "specimen"), ("success_rate", "genus"), ("success_rate", "species"),
-                    ("pes", "specimen"), ("pes", "species"), ("pes", "genus")}
+    assert keys == {("clibd_score", "specimen"), ("success_taxon", "genus"), ("success_taxon", "species"),
+                    ("pes", "specimen"), ("pes", "species"), ("pes", "genus")}  # no τ calibrated yet
     g = good.set_index(["metric", "level", "k"])["value"]
     b = bad.set_index(["metric", "level", "k"])["value"]
     assert g["pes", "specimen", 1] == pytest.approx(1.0, abs=1e-4)
     for key in [("clibd_score", "specimen", 1), ("pes", "specimen", 1), ("pes", "species", 1),
-                ("success_rate", "genus", 1)]:
+                ("success_taxon", "genus", 1)]:
         assert g[key] > b[key], key
     # Best-of-k can only help.
     assert (good.pivot_table(index=["metric", "level"], columns="k", values="value").diff(axis=1)[2] >= -1e-6).all()
@@ -98,10 +105,53 @@ def test_evaluate_samples_table_and_ordering(evaluators, data):
 def test_unseen_species_level_is_nan_genus_counts(evaluators, data):
     records, images = _split(data, "test_unseen")
     table = evaluate_samples(evaluators, records, images[:, None], images, ks=(1,))
-    species = table[(table["metric"] == "success_rate") & (table["level"] == "species")].iloc[0]
-    genus = table[(table["metric"] == "success_rate") & (table["level"] == "genus")].iloc[0]
-    assert np.isnan(species["value"]) and species["n"] == 0
+    species = table[(table["metric"] == "success_taxon") & (table["level"] == "species")].iloc[0]
+    genus = table[(table["metric"] == "success_taxon") & (table["level"] == "genus")].iloc[0]
+    assert np.isnan(species["value"]) and species["n"] == 0 and np.isnan(species["ci_low"])
     assert genus["n"] == len(records)
+
+
+def test_calibrated_threshold_gives_the_paper_style_success_rate(evaluators, data):
+    val, val_images = _split(data, "val")
+    with pytest.raises(ValueError, match="validation records, not on a test split"):
+        evaluators.calibrate(*_split(data, "test_seen"))
+    tau = evaluators.calibrate(val, val_images, false_positive_rate=0.1)
+    try:
+        assert evaluators.config.score_threshold == tau
+        # by construction 10 % of other-species pairs on validation pass τ
+        scores = evaluators.score_matrix(val["barcode"].tolist(), val_images)
+        other = torch.from_numpy(val["species"].to_numpy()[:, None] != val["species"].to_numpy()[None, :])
+        assert (scores[other] >= tau).float().mean().item() == pytest.approx(0.1, abs=0.02)
+        records, images = _split(data, "test_seen")
+        table = evaluate_samples(evaluators, records, images[:, None], images, ks=(1,)).set_index(["metric", "level"])
+        own = evaluators.score(records["barcode"].tolist(), images)
+        assert table.loc[("success_score", "specimen"), "value"] == pytest.approx((own >= tau).float().mean().item())
+    finally:
+        evaluators.config.score_threshold = None  # the module's other tests use the uncalibrated fixture
+
+
+def test_bootstrap_interval_and_summary():
+    values = np.array([0.0, 1.0] * 50)
+    low, high = bootstrap_interval(values, n_boot=2000, seed=0)
+    # the mean of 100 fair coin flips: standard error 0.05, so the 95 % interval is about ±0.1
+    assert low == pytest.approx(0.4, abs=0.02) and high == pytest.approx(0.6, abs=0.02)
+    assert bootstrap_interval(np.array([1.0, 1.0, np.nan])) == (1.0, 1.0)
+    assert all(np.isnan(bootstrap_interval(np.array([np.nan]))))
+    per = pd.DataFrame({"metric": "m", "level": "l", "k": 1, "specimen": range(4), "value": [1.0, 0.0, np.nan, 1.0]})
+    row = summarise(per, n_boot=200).iloc[0]
+    assert row["value"] == pytest.approx(2 / 3) and row["n"] == 3 and row["ci_low"] <= row["value"] <= row["ci_high"]
+
+
+def test_background_deviation():
+    plain = torch.full((2, 3, 16, 16), 0.0)
+    plain[:, 0], plain[:, 1], plain[:, 2] = 242 / 255, 240 / 255, 235 / 255
+    assert background_deviation(plain, (242, 240, 235)) == pytest.approx([0.0, 0.0], abs=1e-3)
+    tinted = plain.clone()
+    tinted[1, 2] += 30 / 255  # blue channel off by 30 levels everywhere
+    assert background_deviation(tinted, (242, 240, 235))[1] == pytest.approx(10.0, abs=1e-3)
+    centre = plain.clone()
+    centre[:, :, 5:11, 5:11] = 0.0  # a specimen in the middle does not touch the frame
+    assert background_deviation(centre, (242, 240, 235)) == pytest.approx([0.0, 0.0], abs=1e-3)
 
 
 def test_save_load_roundtrip_and_determinism(evaluators, data, tmp_path):

@@ -25,4 +25,7 @@ def test_explorer_builds_and_generates():
     assert gallery.children == ()  # nothing generated while building
     button.click()
     assert len(gallery.children) == 2 and bytes(gallery.children[0].value)[:4] == b"\x89PNG"
-    assert "Aus bus" in status.value
+    assert "Aus bus" in status.value and "12°" in status.value
+    sliders.children[2].value = False  # sample without coordinates
+    button.click()
+    assert len(gallery.children) == 2 and "without coordinates" in status.value

@@ -59,9 +59,11 @@ class NoisyLatentEncoder(ModelMixin, ConfigMixin):
         h = self.block2(h)
         return self.head(h)
 
-    def loss(self, latents: torch.Tensor, timesteps: torch.Tensor, dna_emb: torch.Tensor) -> torch.Tensor:
-        """InfoNCE of g(x_t, t) against the DNA embedding, which is detached (alignment never trains C)."""
-        return info_nce(self(latents, timesteps), dna_emb.detach(), self.config.temperature)
+    def loss(self, latents: torch.Tensor, timesteps: torch.Tensor, dna_emb: torch.Tensor,
+             detach: bool = True) -> torch.Tensor:
+        """InfoNCE of g(x_t, t) against the DNA embedding; ``detach`` (default) keeps the loss from
+        training the DNA side."""
+        return info_nce(self(latents, timesteps), dna_emb.detach() if detach else dna_emb, self.config.temperature)
 
     def guidance_gradient(self, latents: torch.Tensor, timesteps: torch.Tensor, dna_emb: torch.Tensor) -> torch.Tensor:
         """∇_{x_t} Σ_i cos(g(x_t,i, t), C_i) — each sample's own alignment gradient."""

@@ -7,9 +7,16 @@ latitude/longitude of the specimen, mapped onto the unit sphere, through an MLP.
   ``N`` → ``[UNK]``, padded / truncated to ``max_bp`` bases like the official 660 bp loader).
 * ``DNAConditioner`` (a diffusers ``ModelMixin`` so pipelines can save and load it) encodes the ids with
   ``nn.TransformerEncoder`` (or, frozen, any Hugging Face encoder saved on disk) into conditioning
-  tokens ``[B, L, d]`` for the UNet's cross-attention and a pooled DNA embedding ``[B, d]`` for the
-  alignment model. The environment vector is added to every token and appended as one extra token;
-  specimens without coordinates get a learned "no environment" embedding.
+  tokens ``[B, L, d]`` for the UNet's cross-attention, a pooled DNA embedding ``[B, d]`` for the
+  alignment model, and a global vector (pooled DNA ⊕ environment) for the UNet's timestep-embedding
+  path. The environment vector is added to every token and appended as one extra token; specimens
+  without coordinates get a learned "no environment" embedding.
+
+Condition dropout for classifier-free guidance acts on the barcode and on the environment
+separately: a dropped barcode becomes the learned null token (every DNA token and the pooled
+embedding), a dropped environment becomes the "no environment" embedding — exactly what a specimen
+without coordinates gets. So one network gives the full model ``(DNA, env)``, the model without
+environment ``(DNA, ∅)`` and the unconditional model ``(∅, ∅)``.
 """
 
 from __future__ import annotations
@@ -145,11 +152,28 @@ def coordinates_to_sphere(lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Conditioning:
-    """What the conditioner hands the UNet (``tokens``, ``mask``) and the alignment model (``pooled``)."""
+    """What the conditioner hands the UNet (``tokens``, ``mask``, ``vector``) and the alignment model
+    (``pooled``)."""
 
-    tokens: torch.Tensor  # [B, L, d]
+    tokens: torch.Tensor  # [B, L, d] cross-attention context
     mask: torch.Tensor  # [B, L] 1 = attend
-    pooled: torch.Tensor  # [B, d]
+    pooled: torch.Tensor  # [B, d] pooled DNA embedding (alignment)
+    vector: torch.Tensor  # [B, global_dim] pooled DNA ⊕ environment (the UNet's global path)
+
+    def repeat_interleave(self, k: int) -> Conditioning:
+        return Conditioning(*(x.repeat_interleave(k, dim=0) for x in (self.tokens, self.mask, self.pooled, self.vector)))
+
+    @staticmethod
+    def cat(parts: Sequence[Conditioning]) -> Conditioning:
+        """Stack along the batch (contexts padded to the longest with masked zeros)."""
+        length = max(p.tokens.shape[1] for p in parts)
+
+        def pad(x: torch.Tensor) -> torch.Tensor:
+            extra = length - x.shape[1]
+            return x if extra == 0 else nn.functional.pad(x, (0, 0, 0, extra) if x.ndim == 3 else (0, extra))
+
+        return Conditioning(torch.cat([pad(p.tokens) for p in parts]), torch.cat([pad(p.mask) for p in parts]),
+                            torch.cat([p.pooled for p in parts]), torch.cat([p.vector for p in parts]))
 
 
 class DNAConditioner(ModelMixin, ConfigMixin):
@@ -222,9 +246,17 @@ class DNAConditioner(ModelMixin, ConfigMixin):
         pooled = (x * w[..., None]).sum(2) / w.sum(2, keepdim=True).clamp_min(1.0)
         return pooled, w.sum(2) > 0
 
-    def environment(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
-        """``[B, d]`` environment embedding; rows with NaN coordinates get the learned no-env vector."""
+    @property
+    def global_dim(self) -> int:
+        """Width of :attr:`Conditioning.vector`: pooled DNA (d) plus the environment (d) when used."""
+        return self.config.d_model * (2 if self.config.use_environment else 1)
+
+    def environment(self, lat: torch.Tensor, lon: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, d]`` environment embedding; rows with NaN coordinates (or ``drop``) get the learned
+        no-env vector."""
         missing = torch.isnan(lat) | torch.isnan(lon)
+        if drop is not None:
+            missing = missing | drop.to(missing.device)
         sphere = coordinates_to_sphere(torch.nan_to_num(lat), torch.nan_to_num(lon))
         env = self.env_mlp(sphere.to(self.no_env.dtype))
         return torch.where(missing[:, None], self.no_env.expand_as(env), env)
@@ -235,7 +267,11 @@ class DNAConditioner(ModelMixin, ConfigMixin):
         attention_mask: torch.Tensor,
         lat: torch.Tensor | None = None,
         lon: torch.Tensor | None = None,
+        drop_dna: torch.Tensor | None = None,
+        drop_env: torch.Tensor | None = None,
     ) -> Conditioning:
+        """``drop_dna`` / ``drop_env`` (``[B]`` bool): rows whose barcode becomes the null token /
+        whose environment becomes the no-environment embedding (condition dropout, CFG)."""
         mask = attention_mask.bool()
         if self.hf_encoder is not None:
             with torch.no_grad():
@@ -245,19 +281,27 @@ class DNAConditioner(ModelMixin, ConfigMixin):
             x = self.embed(input_ids) + self.position[:, : input_ids.shape[1]]
             x, mask = self._pool(x, mask)
             hidden = self.dna_encoder(x, src_key_padding_mask=~mask)
-        tokens = self.norm(hidden)
+        dna = self.norm(hidden)
+        weights = mask.to(dna.dtype)[..., None]
+        pooled = (dna * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+        if drop_dna is not None:
+            # every key identical → cross-attention returns the null token whatever the mask
+            drop = drop_dna.to(dna.device)
+            dna = torch.where(drop[:, None, None], self.null_token.to(dna.dtype).expand_as(dna), dna)
+            pooled = torch.where(drop[:, None], self.null_token.to(dna.dtype).expand_as(pooled), pooled)
+        tokens, vector = dna, pooled
         if self.config.use_environment:
             if lat is None or lon is None:
                 raise ValueError("this conditioner uses the environment: pass lat and lon (NaN = missing)")
-            env = self.environment(lat.to(tokens.device).float(), lon.to(tokens.device).float())
-            tokens = torch.cat([tokens + env[:, None, :], env[:, None, :]], dim=1)
+            env = self.environment(lat.to(dna.device).float(), lon.to(dna.device).float(), drop_env).to(dna.dtype)
+            tokens = torch.cat([dna + env[:, None, :], env[:, None, :]], dim=1)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-        weights = mask.to(tokens.dtype)[..., None]
-        pooled = (tokens * weights).sum(1) / weights.sum(1).clamp_min(1.0)
-        return Conditioning(tokens=tokens, mask=mask.long(), pooled=pooled)
+            vector = torch.cat([pooled, env], dim=1)
+        return Conditioning(tokens=tokens, mask=mask.long(), pooled=pooled, vector=vector)
 
     def encode(
-        self, barcodes: Sequence[str] | str, lat: Sequence[float] | None = None, lon: Sequence[float] | None = None
+        self, barcodes: Sequence[str] | str, lat: Sequence[float] | None = None, lon: Sequence[float] | None = None,
+        *, drop_dna: bool = False, drop_env: bool = False,
     ) -> Conditioning:
         """Convenience: raw barcodes (and coordinates) → ``Conditioning`` on this module's device."""
         batch = self.tokenize(barcodes)
@@ -267,19 +311,24 @@ class DNAConditioner(ModelMixin, ConfigMixin):
         return self(
             batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device),
             lat_t.to(self.device), lon_t.to(self.device),
+            drop_dna=torch.full((n,), drop_dna, device=self.device),
+            drop_env=torch.full((n,), drop_env, device=self.device),
         )
 
-    def null_conditioning(self, like: Conditioning) -> Conditioning:
-        """The unconditional context for CFG: every token replaced by the learned null token."""
-        tokens = self.null_token.to(like.tokens.dtype).expand_as(like.tokens)
-        return Conditioning(tokens=tokens, mask=torch.ones_like(like.mask), pooled=self.null_token.expand_as(like.pooled))
 
+def dropout_masks(n: int, p_uncond: float, p_drop_env: float, p_drop_dna: float,
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Condition dropout for ``n`` rows: ``(drop_dna, drop_env)`` bool ``[n]``.
 
-def drop_conditioning(cond: Conditioning, null: Conditioning, drop: torch.Tensor) -> Conditioning:
-    """Replace the rows where ``drop`` is True by the null conditioning (condition dropout for CFG)."""
-    d = drop[:, None, None]
-    return Conditioning(
-        tokens=torch.where(d, null.tokens, cond.tokens),
-        mask=torch.where(drop[:, None], null.mask, cond.mask),
-        pooled=torch.where(drop[:, None], null.pooled, cond.pooled),
-    )
+    One uniform draw per row picks one of exclusive events: both dropped (``p_uncond``, trains the
+    unconditional model), only the environment (``p_drop_env``, trains "without environment"),
+    only the barcode (``p_drop_dna``).  So a row's barcode is null with probability
+    ``p_uncond + p_drop_dna`` and its environment with ``p_uncond + p_drop_env``.
+    """
+    if min(p_uncond, p_drop_env, p_drop_dna) < 0 or p_uncond + p_drop_env + p_drop_dna > 1:
+        raise ValueError("dropout probabilities must be >= 0 and sum to at most 1")
+    u = torch.rand(n, generator=generator)
+    both = u < p_uncond
+    env_only = (u >= p_uncond) & (u < p_uncond + p_drop_env)
+    dna_only = (u >= p_uncond + p_drop_env) & (u < p_uncond + p_drop_env + p_drop_dna)
+    return both | dna_only, both | env_only

@@ -251,6 +251,26 @@ def split_summary(records: pd.DataFrame) -> pd.DataFrame:
     return summary.loc[order]
 
 
+def latitude_confounding(records: pd.DataFrame) -> dict[str, float]:
+    """How much of the latitude variation is between species (specimens with coordinates).
+
+    ``species_share``: η² = between-species sum of squares / total sum of squares of latitude (1 =
+    each species is collected at one latitude, so latitude identifies the species); ``lat_std``: the
+    overall standard deviation; ``within_species_std``: the median of the per-species standard
+    deviations (species with ≥ 2 located specimens).
+    """
+    located = records[records["lat"].notna()]
+    if located["species"].nunique() < 2:
+        raise ValueError("need located specimens of at least two species")
+    lat = located["lat"].astype(float)
+    total = float(((lat - lat.mean()) ** 2).sum())
+    means = located.groupby("species")["lat"].transform("mean")
+    between = float(((means - lat.mean()) ** 2).sum())
+    within = located.groupby("species")["lat"].std().dropna()
+    return {"species_share": between / total if total > 0 else float("nan"), "lat_std": float(lat.std()),
+            "within_species_std": float(within.median()) if len(within) else float("nan")}
+
+
 class SpecimenDataset(Dataset):
     """Records paired with their simulated renders: items are dicts for a PyTorch ``DataLoader``.
 

@@ -1,4 +1,4 @@
-"""Independent evaluators for generated specimen images (CLIBD-like score, success rate, PES).
+"""Independent evaluators for generated specimen images (CLIBD-like score, success rates, PES).
 
 They are trained only on the *training split*'s simulator renders and never see the generator or its
 gene–image alignment model, so a generator cannot score well by fooling its own guidance model.
@@ -6,14 +6,22 @@ gene–image alignment model, so a generator cannot score well by fooling its ow
 * **DNA–image contrastive scorer** (CLIBD-like): a small CNN image encoder and an MLP over the
   barcode's k-mer frequency profile, trained with symmetric InfoNCE; ``score`` is the cosine
   similarity of a barcode and an image in the shared space (``clibd_score``).
-* **Taxon classifier**: a small CNN with a genus head and a species head.  ``success_rate`` top-k at a
-  level is the fraction of specimens for which at least one of the first k samples is classified to
-  the true taxon; only specimens whose true taxon the classifier knows count (``n``), so species-level
-  success on unseen species is NaN by construction — use the genus level there.
+* **Success rate, the paper's definition** (``success_score``): the fraction of specimens for which
+  at least one of the first k samples scores at least τ with its barcode.  τ is calibrated on the
+  *validation* split (:meth:`Evaluators.calibrate`): the (1 − ``false_positive_rate``) quantile of the
+  score of real renders paired with barcodes of other species, so a random image passes about 5 % of
+  the time (the paper's random baseline: 4.4 %).
+* **Success rate, classifier hit** (``success_taxon``, ours): a small CNN with a genus head and a
+  species head; top-k at a level is the fraction of specimens for which at least one of the first k
+  samples is classified to the true taxon.  Only specimens whose true taxon the classifier knows
+  count (``n``), so species-level success on unseen species is NaN by construction — use the genus
+  level there.
 * **PES** (phenotype embedding similarity): cosine similarity, in the classifier's penultimate
   layer, between a sample and the simulator's ground-truth render; level ``specimen`` compares with
   the render of the same specimen, ``species``/``genus`` with the mean embedding of all ground-truth
   renders of that taxon among the evaluated records.  Top-k takes the best of the first k samples.
+
+Every number comes with a 95 % percentile-bootstrap interval over specimens (``ci_low``, ``ci_high``).
 """
 
 from __future__ import annotations
@@ -122,6 +130,8 @@ class EvaluatorConfig:
     lr: float = 2e-3
     epochs: int = 5
     seed: int = 0
+    score_threshold: float | None = None  # τ of the paper-style success rate (see calibrate)
+    false_positive_rate: float | None = None
     genera: list[str] = field(default_factory=list)
     species: list[str] = field(default_factory=list)
 
@@ -305,6 +315,24 @@ class Evaluators:
         """``[n_images, n_barcodes]`` cosine similarities (for retrieval-style checks)."""
         return self.embed_images_clibd(images) @ self.embed_dna(barcodes).T
 
+    def calibrate(self, records: pd.DataFrame, images: torch.Tensor | np.ndarray,
+                  false_positive_rate: float = 0.05) -> float:
+        """Set τ of the paper-style success rate on held-out (validation) renders: the
+        (1 − ``false_positive_rate``) quantile of scores of images paired with barcodes of *other*
+        species.  Returns τ (also stored in ``config``, so it is saved with the evaluators)."""
+        if not 0 < false_positive_rate < 1:
+            raise ValueError(f"false_positive_rate must be in (0, 1), got {false_positive_rate}")
+        if "split" in records.columns and set(records["split"]) & {"test_seen", "test_unseen"}:
+            raise ValueError("calibrate the threshold on validation records, not on a test split")
+        scores = self.score_matrix(records["barcode"].tolist(), images)
+        species = records["species"].to_numpy()
+        other = torch.from_numpy(species[:, None] != species[None, :])
+        if not other.any():
+            raise ValueError("calibration needs records of at least two species")
+        tau = float(torch.quantile(scores[other], 1 - false_positive_rate))
+        self.config.score_threshold, self.config.false_positive_rate = tau, float(false_positive_rate)
+        return tau
+
 
 def _centroid_similarity(emb: torch.Tensor, truth_emb: torch.Tensor, groups: pd.Series) -> torch.Tensor:
     """Cosine similarity of each sample ``[N, K, D]`` with its group's mean truth embedding."""
@@ -315,18 +343,20 @@ def _centroid_similarity(emb: torch.Tensor, truth_emb: torch.Tensor, groups: pd.
     return (emb * centroids[codes_t][:, None, :]).sum(dim=-1)
 
 
-def evaluate_samples(
+def specimen_scores(
     evaluators: Evaluators,
     records: pd.DataFrame,
     samples: torch.Tensor,
     truth: torch.Tensor,
     ks: Sequence[int] = (1, 5),
 ) -> pd.DataFrame:
-    """Long table ``metric, level, k, value, n`` for samples ``[N, K, 3, H, W]`` in [0, 1].
+    """Per-specimen values: long table ``metric, level, k, specimen, value`` for samples
+    ``[N, K, 3, H, W]`` in [0, 1] (value NaN where undefined, e.g. a taxon the classifier never saw).
 
-    Metrics: ``clibd_score`` (level ``specimen``), ``success_rate`` (levels ``genus``, ``species``),
-    ``pes`` (levels ``specimen``, ``species``, ``genus``).  Each k in ``ks`` uses the first k samples
-    (best of k); ks above K are skipped.  ``n`` is the number of specimens averaged over.
+    Metrics: ``clibd_score`` (level ``specimen``), ``success_score`` (level ``specimen``; needs a
+    calibrated τ, else left out), ``success_taxon`` (levels ``genus``, ``species``), ``pes`` (levels
+    ``specimen``, ``species``, ``genus``).  Each k in ``ks`` uses the first k samples (best of k);
+    ks above K are skipped.
     """
     if samples.ndim != 5 or truth.ndim != 4:
         raise ValueError(f"expected samples [N, K, 3, H, W] and truth [N, 3, H, W], got "
@@ -355,15 +385,73 @@ def evaluate_samples(
     }
     true_genus = _label_tensor(records["genus"], evaluators.genus_index)
     true_species = _label_tensor(records["species"], evaluators.species_index)
+    tau = evaluators.config.score_threshold
 
-    rows = []
+    frames = []
+
+    def add(metric: str, level: str, k: int, values: torch.Tensor) -> None:
+        frames.append(pd.DataFrame({"metric": metric, "level": level, "k": k, "specimen": np.arange(n),
+                                    "value": values.double().numpy()}))
+
     for k in ks:
-        rows.append(("clibd_score", "specimen", k, clibd[:, :k].max(dim=1).values.mean().item(), n))
+        best_score = clibd[:, :k].max(dim=1).values
+        add("clibd_score", "specimen", k, best_score)
+        if tau is not None:
+            add("success_score", "specimen", k, (best_score >= tau).double())
         for level, pred, true in (("genus", genus_pred, true_genus), ("species", species_pred, true_species)):
-            known = true >= 0
-            hit = (pred[:, :k] == true[:, None]).any(dim=1)
-            value = hit[known].float().mean().item() if known.any() else float("nan")
-            rows.append(("success_rate", level, k, value, int(known.sum())))
+            hit = (pred[:, :k] == true[:, None]).any(dim=1).double()
+            add("success_taxon", level, k, torch.where(true >= 0, hit, torch.full_like(hit, float("nan"))))
         for level, sim in pes.items():
-            rows.append(("pes", level, k, sim[:, :k].max(dim=1).values.mean().item(), n))
-    return pd.DataFrame(rows, columns=["metric", "level", "k", "value", "n"])
+            add("pes", level, k, sim[:, :k].max(dim=1).values)
+    return pd.concat(frames, ignore_index=True)
+
+
+def bootstrap_interval(values: np.ndarray, n_boot: int = 1000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean of ``values`` (NaNs dropped); NaNs if none left."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def summarise(per_specimen: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Mean over specimens with a 95 % bootstrap interval: ``metric, level, k, value, n, ci_low, ci_high``."""
+    rows = []
+    for (metric, level, k), g in per_specimen.groupby(["metric", "level", "k"], sort=False):
+        v = g["value"].to_numpy(dtype=float)
+        known = v[~np.isnan(v)]
+        low, high = bootstrap_interval(known, n_boot, seed)
+        rows.append((metric, level, int(k), float(known.mean()) if len(known) else float("nan"), len(known), low, high))
+    return pd.DataFrame(rows, columns=["metric", "level", "k", "value", "n", "ci_low", "ci_high"])
+
+
+def evaluate_samples(
+    evaluators: Evaluators,
+    records: pd.DataFrame,
+    samples: torch.Tensor,
+    truth: torch.Tensor,
+    ks: Sequence[int] = (1, 5),
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Long table ``metric, level, k, value, n, ci_low, ci_high`` (see :func:`specimen_scores`);
+    ``n`` is the number of specimens averaged over."""
+    return summarise(specimen_scores(evaluators, records, samples, truth, ks), n_boot, seed)
+
+
+def background_deviation(images: torch.Tensor | np.ndarray, background: Sequence[int], border: int = 4) -> np.ndarray:
+    """Per image: mean absolute difference (0–255 scale, averaged over channels) between the pixels
+    of a ``border``-pixel frame and the ``background`` colour — 0 for a perfect plain background."""
+    x = torch.as_tensor(images).float()
+    if x.max() <= 1.5:
+        x = x * 255.0
+    frame = torch.ones(x.shape[-2:], dtype=torch.bool)
+    frame[border:-border, border:-border] = False
+    colour = torch.tensor([float(c) for c in background]).view(1, 3, 1)
+    pixels = x.flatten(2)[:, :, frame.flatten()]
+    return (pixels - colour).abs().mean(dim=(1, 2)).numpy()

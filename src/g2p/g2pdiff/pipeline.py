@@ -1,10 +1,18 @@
 """``G2PDiffusionPipeline``: DNA barcode + coordinates → specimen images (the user-facing API).
 
-A diffusers ``DiffusionPipeline`` holding the UNet, the frozen TAESD autoencoder, a DDIM scheduler,
-the DNA conditioner and (optionally) the alignment model, so ``save_pretrained``/``from_pretrained``
-round-trip the whole model. Sampling combines classifier-free guidance (the conditioner's learned null
-context; ``guidance_scale=0`` samples the unconditional model) with the gene–image alignment gradient
-(``alignment_scale=0`` switches it off). Also the ``python -m g2p generate`` command.
+A diffusers ``DiffusionPipeline`` holding the UNet, the frozen TAESD autoencoder, a sampler
+(DPM-Solver++ or DDIM), the DNA conditioner, the latent standardiser and (optionally) the alignment
+model, so ``save_pretrained``/``from_pretrained`` round-trip the whole model.  Each step:
+
+1. classifier-free guidance with the conditioner's null barcode / no-environment embedding:
+   ``f = f(∅,∅) + s·(f(DNA,env) − f(∅,∅))`` (``guidance_scale`` s; 0 samples the unconditional model);
+   with ``environment_guidance_scale`` s_e the environment gets its own term,
+   ``f = f(∅,∅) + s·(f(DNA,∅) − f(∅,∅)) + s_e·(f(DNA,env) − f(DNA,∅))``;
+2. the gene–image alignment gradient on ε (``alignment_scale``; 0 switches it off);
+3. the x₀ estimate clipped to the range of the standardised training latents (``clip_x0``);
+4. one sampler step.
+
+Latents are unstandardised before TAESD decodes them.  Also the ``python -m g2p generate`` command.
 """
 
 from __future__ import annotations
@@ -15,13 +23,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import AutoencoderTiny, DDIMScheduler, DiffusionPipeline, ImagePipelineOutput, UNet2DConditionModel
+from diffusers import (
+    AutoencoderTiny,
+    DDIMScheduler,
+    DiffusionPipeline,
+    DPMSolverMultistepScheduler,
+    ImagePipelineOutput,
+    UNet2DConditionModel,
+)
 from diffusers.utils.torch_utils import randn_tensor
 from tqdm.auto import tqdm
 
 from g2p import atomic
 from g2p.g2pdiff.alignment import NoisyLatentEncoder, guided_noise
 from g2p.g2pdiff.conditioner import Conditioning, DNAConditioner, validate_barcodes, validate_coordinates
+from g2p.g2pdiff.latents import LatentStandardizer
 
 
 def _as_list(value: float | Sequence[float] | None, n: int, name: str) -> list[float]:
@@ -37,18 +53,21 @@ def _as_list(value: float | Sequence[float] | None, n: int, name: str) -> list[f
 
 class G2PDiffusionPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "conditioner->unet->vae"
-    _optional_components = ["alignment"]  # a pipeline may be saved without the alignment model
+    # a pipeline may be saved without the alignment model; one without latent_norm samples raw latents
+    _optional_components = ["alignment", "latent_norm"]
 
     def __init__(
         self,
         unet: UNet2DConditionModel,
         vae: AutoencoderTiny,
-        scheduler: DDIMScheduler,
+        scheduler: DPMSolverMultistepScheduler | DDIMScheduler,
         conditioner: DNAConditioner,
         alignment: NoisyLatentEncoder | None,
+        latent_norm: LatentStandardizer | None = None,
     ) -> None:
         super().__init__()
-        self.register_modules(unet=unet, vae=vae, scheduler=scheduler, conditioner=conditioner, alignment=alignment)
+        self.register_modules(unet=unet, vae=vae, scheduler=scheduler, conditioner=conditioner, alignment=alignment,
+                              latent_norm=latent_norm)
 
     @property
     def vae_scale_factor(self) -> int:
@@ -58,13 +77,17 @@ class G2PDiffusionPipeline(DiffusionPipeline):
     def image_size(self) -> int:
         return int(self.unet.config.sample_size) * self.vae_scale_factor
 
-    def _unet_eps(self, latents: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
-        return self.unet(
-            latents, t, encoder_hidden_states=cond.tokens, encoder_attention_mask=cond.mask
-        ).sample
+    def _model_output(self, latents: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        class_labels = cond.vector if self.unet.config.class_embed_type == "projection" else None
+        return self.unet(latents, t, encoder_hidden_states=cond.tokens, encoder_attention_mask=cond.mask,
+                         class_labels=class_labels).sample
 
-    def _cat(self, a: Conditioning, b: Conditioning) -> Conditioning:
-        return Conditioning(torch.cat([a.tokens, b.tokens]), torch.cat([a.mask, b.mask]), torch.cat([a.pooled, b.pooled]))
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Standardised latents → images ``[N, 3, H, W]`` in [0, 1]."""
+        if self.latent_norm is not None:
+            latents = self.latent_norm.unstandardize(latents)
+        images = self.vae.decode(latents / self.vae.config.scaling_factor).sample
+        return (images.float().clamp(-1, 1) + 1) / 2
 
     @torch.no_grad()
     def __call__(
@@ -80,14 +103,17 @@ class G2PDiffusionPipeline(DiffusionPipeline):
         output_type: str = "pt",
         return_dict: bool = True,
         progress: bool = False,
+        environment_guidance_scale: float | None = None,
+        clip_x0: bool = True,
     ) -> ImagePipelineOutput | tuple:
         """Generate ``num_images_per_barcode`` images per barcode (barcode-major order).
 
-        ``lat``/``lon`` in degrees (scalars apply to every barcode; ``None``/NaN = missing).
-        ``output_type``: ``"pt"`` → ``[N·k, 3, H, W]`` in [0, 1]; ``"np"`` → ``[N·k, H, W, 3]``; ``"pil"``.
+        ``lat``/``lon`` in degrees (scalars apply to every barcode; ``None``/NaN = missing, i.e. the
+        model without environment).  ``output_type``: ``"pt"`` → ``[N·k, 3, H, W]`` in [0, 1];
+        ``"np"`` → ``[N·k, H, W, 3]``; ``"pil"``; ``"latent"`` → the standardised latents.
         """
-        if output_type not in ("pt", "np", "pil"):
-            raise ValueError(f"output_type must be 'pt', 'np' or 'pil', got {output_type!r}")
+        if output_type not in ("pt", "np", "pil", "latent"):
+            raise ValueError(f"output_type must be 'pt', 'np', 'pil' or 'latent', got {output_type!r}")
         if num_images_per_barcode < 1 or num_inference_steps < 1:
             raise ValueError("num_images_per_barcode and num_inference_steps must be at least 1")
         scales = {"guidance_scale": guidance_scale, "alignment_scale": alignment_scale,
@@ -100,37 +126,60 @@ class G2PDiffusionPipeline(DiffusionPipeline):
         lat_arr, lon_arr = validate_coordinates(_as_list(lat, n, "lat"), _as_list(lon, n, "lon"))
         device = self.unet.device
         k = num_images_per_barcode
+        use_alignment = alignment_scale != 0 and self.alignment is not None
+        if alignment_scale != 0 and self.alignment is None:
+            raise ValueError("alignment_scale != 0 but this pipeline has no alignment model")
 
-        cond = self.conditioner.encode(seqs, lat_arr, lon_arr)
-        cond = Conditioning(*(x.repeat_interleave(k, dim=0) for x in (cond.tokens, cond.mask, cond.pooled)))
-        null = self.conditioner.null_conditioning(cond)
-        # guidance_scale 0 → the unconditional model alone; 1 → the conditional model alone.
-        branches = "uncond" if guidance_scale == 0 else "cond" if guidance_scale == 1 else "both"
-        context = {"uncond": null, "cond": cond, "both": self._cat(null, cond)}[branches]
+        cond = self.conditioner.encode(seqs, lat_arr, lon_arr).repeat_interleave(k)
+        s, s_env = float(guidance_scale), environment_guidance_scale
+        # (context, weight) pairs whose weighted sum is the guided output
+        if s == 0:
+            parts = [(self.conditioner.encode(seqs, lat_arr, lon_arr, drop_dna=True, drop_env=True), 1.0)]
+        elif s_env is None or float(s_env) == s or not self.conditioner.config.use_environment:
+            parts = [(self.conditioner.encode(seqs, lat_arr, lon_arr), s)]
+            if s != 1:
+                parts.append((self.conditioner.encode(seqs, lat_arr, lon_arr, drop_dna=True, drop_env=True), 1 - s))
+        else:
+            s_env = float(s_env)
+            parts = [(self.conditioner.encode(seqs, lat_arr, lon_arr), s_env),
+                     (self.conditioner.encode(seqs, lat_arr, lon_arr, drop_env=True), s - s_env),
+                     (self.conditioner.encode(seqs, lat_arr, lon_arr, drop_dna=True, drop_env=True), 1 - s)]
+        context = Conditioning.cat([c.repeat_interleave(k) for c, _ in parts])
+        weights = [w for _, w in parts]
 
         size = int(self.unet.config.sample_size)
         shape = (n * k, self.unet.config.in_channels, size, size)
         latents = randn_tensor(shape, generator=generator, device=device, dtype=self.unet.dtype)
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         latents = latents * self.scheduler.init_noise_sigma
-        use_alignment = alignment_scale != 0 and self.alignment is not None
-        if alignment_scale != 0 and self.alignment is None:
-            raise ValueError("alignment_scale != 0 but this pipeline has no alignment model")
+        prediction = self.scheduler.config.prediction_type
+        alphas = self.scheduler.alphas_cumprod
 
         for t in tqdm(self.scheduler.timesteps, disable=not progress, desc="sampling"):
             model_in = self.scheduler.scale_model_input(latents, t)
-            if branches == "both":
-                eps_u, eps_c = self._unet_eps(torch.cat([model_in, model_in]), t, context).chunk(2)
-                eps = eps_u + guidance_scale * (eps_c - eps_u)
-            else:
-                eps = self._unet_eps(model_in, t, context)
-            if use_alignment:
-                grad = self.alignment.guidance_gradient(latents, t, cond.pooled)
-                eps = guided_noise(eps, grad, self.scheduler.alphas_cumprod[int(t)], alignment_scale)
-            latents = self.scheduler.step(eps, t, latents).prev_sample
+            outs = self._model_output(torch.cat([model_in] * len(parts)), t, context).chunk(len(parts))
+            out = sum(w * o for w, o in zip(weights, outs))
+            if use_alignment or (clip_x0 and self.latent_norm is not None):
+                alpha_bar = alphas[int(t)].to(device=device, dtype=latents.dtype)
+                a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+                if prediction == "v_prediction":
+                    eps, x0 = a * out + b * model_in, a * model_in - b * out
+                else:
+                    eps, x0 = out, (model_in - b * out) / a
+                if use_alignment:
+                    grad = self.alignment.guidance_gradient(model_in, t, cond.pooled)
+                    eps = guided_noise(eps, grad, alpha_bar, alignment_scale)
+                    x0 = (model_in - b * eps) / a
+                if clip_x0 and self.latent_norm is not None:
+                    x0 = self.latent_norm.clip(x0)
+                    eps = (model_in - a * x0) / b
+                out = a * eps - b * x0 if prediction == "v_prediction" else eps
+            latents = self.scheduler.step(out, t, latents).prev_sample
 
-        images = self.vae.decode(latents / self.vae.config.scaling_factor).sample
-        images = ((images.float().clamp(-1, 1) + 1) / 2).cpu()
+        if output_type == "latent":
+            images = latents
+        else:
+            images = self.decode(latents).cpu()
         if output_type == "np":
             images = images.permute(0, 2, 3, 1).numpy()
         elif output_type == "pil":
@@ -146,13 +195,19 @@ def build_pipeline(
     vae: AutoencoderTiny,
     alignment: NoisyLatentEncoder | None,
     num_train_timesteps: int = 1000,
+    *,
+    scheduler: DPMSolverMultistepScheduler | DDIMScheduler | None = None,
+    latent_norm: LatentStandardizer | None = None,
 ) -> G2PDiffusionPipeline:
-    """A pipeline with the DDIM sampler matching the DDPM training schedule (scaled-linear βs)."""
-    scheduler = DDIMScheduler(
-        num_train_timesteps=num_train_timesteps, beta_schedule="scaled_linear", beta_start=0.00085,
-        beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1,
-    )
-    return G2PDiffusionPipeline(unet=unet, vae=vae, scheduler=scheduler, conditioner=conditioner, alignment=alignment)
+    """A pipeline; the default sampler is DPM-Solver++ over SD1's scaled-linear βs with ε-prediction
+    (``g2p.g2pdiff.train.make_sampler`` builds the one matching a training config)."""
+    if scheduler is None:
+        scheduler = DPMSolverMultistepScheduler(
+            num_train_timesteps=num_train_timesteps, beta_schedule="scaled_linear", beta_start=0.00085,
+            beta_end=0.012, algorithm_type="dpmsolver++", solver_order=2,
+        )
+    return G2PDiffusionPipeline(unet=unet, vae=vae, scheduler=scheduler, conditioner=conditioner, alignment=alignment,
+                                latent_norm=latent_norm)
 
 
 def save_pipeline(pipe: G2PDiffusionPipeline, target: Path) -> Path:

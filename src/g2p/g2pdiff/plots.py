@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 import torch
 
 
@@ -19,13 +18,14 @@ def _show(ax, image: torch.Tensor, title: str | None = None) -> None:
 
 
 def training_curves(history: pd.DataFrame, smooth: int = 20) -> plt.Figure:
-    """Diffusion (ε-MSE) and alignment (InfoNCE) loss per step, one line per variant (rolling mean)."""
+    """Diffusion loss (MSE to the ε or v target) and alignment InfoNCE per step, one line per variant
+    (rolling mean); the diffusion loss on a log axis (it falls by an order of magnitude)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for variant, h in history.groupby("variant", sort=False):
         w = max(1, min(smooth, len(h) // 5))
         for ax, col in zip(axes, ("loss", "align_loss")):
             ax.plot(h["step"], h[col].rolling(w, min_periods=1).mean(), label=variant)
-    axes[0].set(xlabel="step", ylabel="‖ε − ε_θ‖² (rolling mean)", title="diffusion loss")
+    axes[0].set(xlabel="step", ylabel="MSE to the target (rolling mean)", title="diffusion loss", yscale="log")
     axes[1].set(xlabel="step", ylabel="InfoNCE", title="gene–image alignment loss")
     axes[0].legend()
     fig.tight_layout()
@@ -61,25 +61,46 @@ def samples_per_barcode(truth: torch.Tensor, samples: torch.Tensor, labels: Sequ
     return fig
 
 
+TRAIT_LABELS = {"area_fraction": "body size (foreground area)", "length": "body length (fraction of height)",
+                "darkness": "pigmentation (darkness)"}
+
+
 def latitude_sweep(sweep) -> plt.Figure:
-    """Top: truth and generated images per latitude; bottom: measured traits, truth vs generated."""
-    s = len(sweep.generated)
+    """Per record two image rows (simulator truth, generated) across latitudes; below, each measured
+    trait against latitude: truth solid, generated dashed, one colour per record."""
+    n_rec, s = sweep.generated.shape[:2]
     traits = list(dict.fromkeys(sweep.table["trait"]))
-    fig = plt.figure(figsize=(max(8, 1.3 * s), 6))
-    grid = fig.add_gridspec(3, max(s, len(traits)))
-    lats = sorted(set(sweep.table["lat"]), key=list(sweep.table["lat"]).index)
-    for i in range(s):
-        _show(fig.add_subplot(grid[0, i]), sweep.truth[i], f"truth {lats[i]:.0f}°")
-        _show(fig.add_subplot(grid[1, i]), sweep.generated[i], f"generated {lats[i]:.0f}°")
-    per = max(1, max(s, len(traits)) // len(traits))
+    lats = sorted(set(sweep.table["lat"]))
+    cols = max(s, len(traits))
+    fig = plt.figure(figsize=(max(8, 1.1 * cols), 1.15 * 2 * n_rec + 3.2))
+    grid = fig.add_gridspec(2 * n_rec + 1, cols, height_ratios=[1] * (2 * n_rec) + [2.6])
+    labels = sweep.labels or [f"record {r}" for r in range(n_rec)]
+    for r in range(n_rec):
+        for i in range(s):
+            top = fig.add_subplot(grid[2 * r, i])
+            _show(top, sweep.truth[r, i], f"{lats[i]:.0f}°" if r == 0 else None)
+            bottom = fig.add_subplot(grid[2 * r + 1, i])
+            _show(bottom, sweep.generated[r, i])
+            if i == 0:
+                top.set_ylabel(f"truth\n{labels[r]}", fontsize=6, rotation=0, ha="right", va="center")
+                bottom.set_ylabel("generated", fontsize=6, rotation=0, ha="right", va="center")
+    per = max(1, cols // len(traits))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for j, trait in enumerate(traits):
-        ax = fig.add_subplot(grid[2, j * per : (j + 1) * per])
-        t = sweep.table[sweep.table["trait"] == trait]
-        ax.plot(t["lat"], t["truth"], "o-", label="simulator truth")
-        ax.plot(t["lat"], t["generated"], "s--", label="generated")
-        ax.set(xlabel="latitude", title=trait)
+        ax = fig.add_subplot(grid[2 * n_rec, j * per : (j + 1) * per])
+        for r in range(n_rec):
+            t = sweep.table[(sweep.table["trait"] == trait) & (sweep.table["record"] == r)]
+            colour = colours[r % len(colours)]
+            ax.plot(t["lat"], t["truth"], "o-", color=colour, label=f"truth: {labels[r]}")
+            ax.plot(t["lat"], t["generated"], "s--", color=colour, alpha=0.8, label="generated")
+        title = TRAIT_LABELS.get(trait, trait)
+        if sweep.summary is not None and trait in sweep.summary.index:
+            row = sweep.summary.loc[trait]
+            title += f"\nMAE {row['mae']:.3f}, mean ρ {row['rank_corr']:.2f}"
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("latitude (°)")
         if j == 0:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=6, ncol=1)
     fig.tight_layout()
     return fig
 
@@ -96,12 +117,38 @@ def mutation_sweep(sweep) -> plt.Figure:
     return fig
 
 
+METRIC_TITLES = {
+    "success_rate": "success rate (paper: score ≥ τ)",
+    "genus_hit": "success: genus classifier hit (ours)",
+    "species_hit": "success: species classifier hit (ours)",
+    "pes": "PES (specimen)",
+}
+
+
 def metrics_bars(metrics: pd.DataFrame, k: int = 1) -> plt.Figure:
-    """Our methods per split for the headline metrics at top-k."""
-    sel = metrics[(metrics["k"] == k) & (
-        ((metrics["metric"] != "success_rate") & (metrics["level"] == "specimen"))
-        | ((metrics["metric"] == "success_rate") & (metrics["level"] == "genus")))]
-    g = sns.catplot(data=sel, x="value", y="method", hue="split", col="metric", kind="bar",
-                    sharex=False, height=3, aspect=1.1)
-    g.figure.suptitle(f"top-{k}: CLIBD-like score, genus success rate, PES (specimen)", y=1.04)
-    return g.figure
+    """Every method per split at top-k, one panel per headline metric, with 95 % bootstrap intervals."""
+    from g2p.g2pdiff.baselines import COLUMNS
+
+    sel = metrics[metrics["k"] == k].copy()
+    sel["stem"] = [COLUMNS.get((m, lv)) for m, lv in zip(sel["metric"], sel["level"])]
+    stems = [st for st in METRIC_TITLES if st in set(sel["stem"])]
+    methods = list(dict.fromkeys(sel["method"]))
+    splits = list(dict.fromkeys(sel["split"]))
+    fig, axes = plt.subplots(1, len(stems), figsize=(3.2 * len(stems), 0.45 * len(methods) * len(splits) + 1.2),
+                             sharey=True, squeeze=False)
+    height = 0.8 / len(splits)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, stem in zip(axes[0], stems):
+        for j, split in enumerate(splits):
+            rows = sel[(sel["stem"] == stem) & (sel["split"] == split)].set_index("method").reindex(methods)
+            y = [i + j * height for i in range(len(methods))]
+            err = [rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]]
+            ax.barh(y, rows["value"], height=height, xerr=err, color=colours[j % len(colours)], label=split,
+                    error_kw={"elinewidth": 0.8, "capsize": 2})
+        ax.set_title(METRIC_TITLES[stem], fontsize=8)
+        ax.set_yticks([i + 0.4 - height / 2 for i in range(len(methods))], methods)
+        ax.invert_yaxis()
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"top-{k}, 95 % bootstrap intervals over test specimens", fontsize=9)
+    fig.tight_layout()
+    return fig

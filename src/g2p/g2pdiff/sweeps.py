@@ -1,8 +1,12 @@
 """What the generator does when one input moves: a latitude sweep and a barcode mutation sweep.
 
-The latitude sweep compares traits measured from generated images (``PhenotypeSimulator.measure``)
-with the same measurements on the simulator's ground-truth renders of that specimen at each latitude,
-so the error says whether the model learned the simulator's environmental clines.
+The latitude sweep generates each chosen specimen's barcode at a range of latitudes, measures traits
+from the generated pixels (``PhenotypeSimulator.measure``: body size as foreground area and length,
+pigmentation as darkness) and compares them with the same measurements on the simulator's
+ground-truth renders of that specimen at each latitude: the mean absolute error per trait, and the
+rank (Spearman) correlation of the generated curve with the truth's, say whether the model learned
+the simulator's environmental clines.  With the independent evaluators it also checks that the body
+plan stays that of the barcode (the genus the classifier assigns to every generated image).
 """
 
 from __future__ import annotations
@@ -19,40 +23,87 @@ from g2p.g2pdiff.pipeline import G2PDiffusionPipeline
 
 @dataclass
 class Sweep:
-    table: pd.DataFrame  # long rows (one per setting × trait)
-    truth: torch.Tensor | None  # [S, 3, H, W] ground-truth renders (latitude sweep) or None
-    generated: torch.Tensor  # [S, 3, H, W] first sample per setting
+    table: pd.DataFrame  # long rows (one per record × setting × trait)
+    truth: torch.Tensor | None  # [R, S, 3, H, W] ground-truth renders (latitude sweep) or None
+    generated: torch.Tensor  # [R, S, 3, H, W] first sample per setting ([S, 3, H, W] for mutations)
+    summary: pd.DataFrame | None = None  # per trait: MAE and rank correlations (latitude sweep)
+    labels: list[str] | None = None  # one per record
+    body_plan: dict[str, float] | None = None  # fraction of samples classified to the record's genus / order
+
+
+def rank_correlation(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's ρ (average ranks for ties); NaN when either side is constant."""
+    ra = pd.Series(a, dtype=float).rank().to_numpy()
+    rb = pd.Series(b, dtype=float).rank().to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def latitude_sweep(
-    pipe: G2PDiffusionPipeline, simulator, record: pd.Series, latitudes: Sequence[float], *,
+    pipe: G2PDiffusionPipeline, simulator, records: pd.DataFrame | pd.Series, latitudes: Sequence[float], *,
     num_images: int = 2, num_inference_steps: int = 20, guidance_scale: float = 2.0,
-    alignment_scale: float = 1.0, seed: int = 0,
+    alignment_scale: float = 1.0, environment_guidance_scale: float | None = None, seed: int = 0,
+    evaluators=None, genus_order: dict[str, str] | None = None,
 ) -> Sweep:
-    """Generate one specimen's barcode at each latitude; traits (mean over samples) vs the truth."""
+    """Generate each record's barcode at each latitude; traits (mean over samples) vs the truth.
+
+    The same noise is used at every latitude of a record, so only the latitude differs along a row.
+    ``summary``: per trait, ``mae`` (over records and latitudes), ``rank_corr`` (mean over records of
+    Spearman's ρ between generated and true values along the sweep) and ``rank_corr_min``; with
+    ``evaluators``, ``table`` also has ``same_genus`` (fraction of the samples classified to the
+    record's genus) and ``body_plan["same_genus"]`` the fraction over all samples; with
+    ``genus_order`` (genus → order of the training records) also ``same_order``.
+    """
     from g2p.g2pdiff.simulator import sweep_latitude
 
-    swept = sweep_latitude(record, latitudes)
-    truth = simulator.render(swept, pipe.image_size)
-    images = pipe(
-        [record["barcode"]] * len(swept), swept["lat"].tolist(), swept["lon"].tolist(),
-        num_images_per_barcode=num_images, num_inference_steps=num_inference_steps,
-        guidance_scale=guidance_scale, alignment_scale=alignment_scale,
-        # one seed for every latitude, so only the latitude differs between rows
-        generator=[torch.Generator().manual_seed(seed + j) for _ in range(len(swept)) for j in range(num_images)],
-    ).images
-    measured = simulator.measure(images).assign(setting=np.repeat(np.arange(len(swept)), num_images))
-    gen = measured.groupby("setting").mean()
-    true = simulator.measure(truth)
-    rows = []
-    for i, lat in enumerate(swept["lat"]):
-        for trait in true.columns:
-            rows.append({"lat": float(lat), "trait": trait, "truth": float(true[trait].iloc[i]),
-                         "generated": float(gen[trait].iloc[i])})
+    recs = records.to_frame().T if isinstance(records, pd.Series) else records
+    recs = recs.reset_index(drop=True)
+    lats = [float(v) for v in latitudes]
+    s, k = len(lats), num_images
+    rows, truths, firsts = [], [], []
+    for r, record in recs.iterrows():
+        swept = sweep_latitude(record, lats)
+        truth = simulator.render(swept, pipe.image_size, cache=False)
+        images = pipe(
+            [record["barcode"]] * s, swept["lat"].tolist(), swept["lon"].tolist(),
+            num_images_per_barcode=k, num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale, alignment_scale=alignment_scale,
+            environment_guidance_scale=environment_guidance_scale,
+            generator=[torch.Generator().manual_seed(seed + j) for _ in range(s) for j in range(k)],
+        ).images
+        gen = simulator.measure(images).assign(setting=np.repeat(np.arange(s), k)).groupby("setting").mean()
+        true = simulator.measure(truth)
+        same = {}
+        if evaluators is not None:
+            genus_logits, _ = evaluators.classify(images)
+            names = np.asarray(evaluators.config.genera)[genus_logits.argmax(dim=1).numpy()]
+            same["same_genus"] = (names == record["genus"]).reshape(s, k).mean(axis=1)
+            if genus_order is not None:
+                orders = np.asarray([genus_order.get(g) for g in names], dtype=object)
+                same["same_order"] = (orders == record["order"]).reshape(s, k).mean(axis=1)
+        for i, lat in enumerate(lats):
+            for trait in true.columns:
+                row = {"record": r, "processid": record["processid"], "species": record.get("species"),
+                       "lat": lat, "trait": trait, "truth": float(true[trait].iloc[i]),
+                       "generated": float(gen[trait].iloc[i])}
+                for name, fraction in same.items():
+                    row[name] = float(fraction[i])
+                rows.append(row)
+        truths.append(truth)
+        firsts.append(images.reshape(s, k, *images.shape[1:])[:, 0])
     table = pd.DataFrame(rows)
     table["abs_error"] = (table["generated"] - table["truth"]).abs()
-    first = images.reshape(len(swept), num_images, *images.shape[1:])[:, 0]
-    return Sweep(table, truth, first)
+    summary = []
+    for trait, g in table.groupby("trait", sort=False):
+        rhos = [rank_correlation(h["truth"], h["generated"]) for _, h in g.groupby("record")]
+        summary.append({"trait": trait, "mae": float(g["abs_error"].mean()), "rank_corr": float(np.nanmean(rhos)),
+                        "rank_corr_min": float(np.nanmin(rhos))})
+    summary = pd.DataFrame(summary).set_index("trait")
+    settings = table.drop_duplicates(["record", "lat"])
+    body_plan = {name: float(settings[name].mean()) for name in ("same_genus", "same_order") if name in table.columns}
+    labels = [str(r.get("species", r["processid"])) for _, r in recs.iterrows()]
+    return Sweep(table, torch.stack(truths), torch.stack(firsts), summary, labels, body_plan)
 
 
 def mutate(barcode: str, n: int, seed: int = 0) -> str:

@@ -1,17 +1,36 @@
-"""Training G2PDiffusion: ε-prediction latent diffusion + condition dropout + alignment, with Accelerate.
+"""Training G2PDiffusion: one conditional latent diffusion model with Accelerate.
 
 ``train(records, config, output_dir)`` renders the training specimens with the phenotype simulator
-(unless images are given), encodes them once with the frozen TAESD autoencoder (latents are cached),
-and trains the DNA conditioner and the UNet on ‖ε − ε_θ(x_t, t, C)‖² with condition dropout (p_uncond →
-the learned null context, for classifier-free guidance) and, jointly, the noise-aware alignment encoder
-on InfoNCE against the detached DNA embedding. Checkpoints are written atomically every
-``checkpoint_every`` steps and training resumes from the last one; every step's losses go to
-``history.csv``. The batch, noise and timesteps of step s depend only on (seed, s), so a resumed run
-draws exactly what an uninterrupted one would have.
+(unless images are given), encodes them once with the frozen TAESD autoencoder (latents cached),
+standardises the latents with their training statistics (:mod:`g2p.g2pdiff.latents`), and trains the
+DNA conditioner, the UNet and the noise-aware alignment encoder together:
 
-Variants for the baselines (``train_variants``): ``full`` and ``no_env`` (no environment input) are
-trained; "without alignment" reuses ``full`` with ``alignment_scale=0`` and "unconditional" samples
-``full`` with the null context only (``guidance_scale=0``), which condition dropout trains.
+* the UNet sees the conditioning twice: cross-attention over the DNA(+environment) tokens, and a
+  global vector (pooled DNA ⊕ environment) projected into its timestep embedding
+  (``class_embed_type="projection"``);
+* loss ``‖target − f_θ(x_t, t, C)‖²`` with target ε or v (``prediction_type``), optionally weighted by
+  min-SNR-γ (``snr_gamma``);
+* condition dropout on the barcode and on the environment separately
+  (:func:`g2p.g2pdiff.conditioner.dropout_masks`), so classifier-free guidance of the same network
+  gives the full model, the model without environment and the unconditional model;
+* the alignment encoder's InfoNCE against the pooled DNA embedding (optionally shaping the
+  conditioner too, ``alignment_trains_conditioner``);
+* one EMA over every trained part (conditioner, UNet and alignment encoder), so the saved parts were
+  averaged together.
+
+Latitude and species are confounded in the real records (each species is collected within a few
+degrees), so a model can use location as a proxy for taxon.  ``env_augment`` adds, per training
+specimen, that many renders of the same specimen at random latitudes (the simulator can place any
+specimen anywhere), so that the environment's effect is seen apart from the taxon's.  Only training
+rows are augmented; validation and test keep their real coordinates.
+
+Checkpoints are written atomically every ``checkpoint_every`` steps and training resumes from the
+last one; every step's losses go to ``history.csv``. The batch, noise, timesteps and dropout of step
+s depend only on (seed, s), so a resumed run draws exactly what an uninterrupted one would have.
+
+Separately trained ablations (``train_variants``; ``no_env`` = a model without any environment
+input) stay available for the paper preset; the quick preset trains only ``full`` and takes its
+ablations from guidance of that network.
 """
 
 from __future__ import annotations
@@ -24,11 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from diffusers import AutoencoderTiny, DDPMScheduler, UNet2DConditionModel
+from diffusers import AutoencoderTiny, DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DConditionModel
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
@@ -36,11 +56,17 @@ from tqdm.auto import tqdm
 from g2p import atomic
 from g2p.device import seed_everything
 from g2p.g2pdiff.alignment import NoisyLatentEncoder
-from g2p.g2pdiff.conditioner import DNAConditioner, drop_conditioning
+from g2p.g2pdiff.conditioner import DNAConditioner, dropout_masks
+from g2p.g2pdiff.latents import LatentStandardizer, encode_images
 from g2p.g2pdiff.pipeline import G2PDiffusionPipeline, build_pipeline, save_pipeline
 
 LATENT_CHANNELS = 4
 VAE_SCALE = 8  # TAESD downsamples by 8 (SD1 latent space)
+CROSS_ATTENTION = ("all", "low", "none")
+SAMPLERS = ("dpmsolver++", "ddim")
+PREDICTION_TYPES = ("epsilon", "v_prediction")
+
+__all__ = ["DiffusionTrainConfig", "DiffusionTrainResult", "encode_images", "train", "train_variants"]
 
 
 @dataclass
@@ -58,10 +84,35 @@ class DiffusionTrainConfig:
     unet_channels: tuple[int, ...] = (64, 128)
     layers_per_block: int = 1
     attention_head_dim: int = 8
-    # guidance and alignment
+    # "all": cross-attention in every block but the deepest down/up pair and in the mid block (SD
+    # layout); "low": only in the mid block (lowest resolution); "none": global path only
+    cross_attention: str = "all"
+    global_conditioning: bool = True  # pooled DNA ⊕ environment → the timestep embedding
+    resnet_time_scale_shift: str = "default"  # "scale_shift": FiLM-style use of that embedding
+    # diffusion
+    prediction_type: str = "epsilon"
+    snr_gamma: float | None = None  # min-SNR-γ loss weighting (None: unweighted)
+    # SD1's "scaled_linear" leaves ᾱ_T ≈ 0.005: on 8×8 latents the image mean survives the last step,
+    # so a model trained on it never learns to choose colours from pure noise; "squaredcos_cap_v2"
+    # (cosine, ᾱ_T ≈ 2e-9) or rescale_zero_snr (Lin et al. 2024) end at pure noise
+    beta_schedule: str = "scaled_linear"
+    rescale_zero_snr: bool = False
+    num_train_timesteps: int = 1000
+    standardize_latents: bool = True
+    sampler: str = "dpmsolver++"
+    # condition dropout (exclusive events): both dropped, only the environment, only the barcode
     p_uncond: float = 0.1
+    p_drop_env: float = 0.1
+    p_drop_dna: float = 0.0
+    # environment augmentation: the fraction of training specimens rendered at a random latitude
+    # instead of their own (no extra renders), and extra renders per specimen at random latitudes
+    env_resample: float = 0.0
+    env_augment: int = 0
+    env_augment_max_lat: float = 80.0
+    # alignment
     alignment: bool = True
     alignment_hidden: int = 64
+    alignment_trains_conditioner: bool = False
     temperature: float = 0.07
     # optimisation
     steps: int = 1000
@@ -70,7 +121,6 @@ class DiffusionTrainConfig:
     warmup_steps: int = 50
     ema: bool = True
     ema_decay: float = 0.995
-    num_train_timesteps: int = 1000
     mixed_precision: str = "auto"  # "auto": bf16/fp16 on CUDA, none elsewhere
     checkpoint_every: int = 250
     # torch CPU threads (None = torch's default); 1 is much faster on an oversubscribed machine
@@ -102,8 +152,19 @@ class DiffusionTrainConfig:
     def __post_init__(self) -> None:
         if self.image_size % VAE_SCALE or self.image_size < 16:
             raise ValueError(f"image_size must be a multiple of {VAE_SCALE} and ≥ 16, got {self.image_size}")
-        if not 0.0 <= self.p_uncond <= 1.0:
-            raise ValueError(f"p_uncond must be in [0, 1], got {self.p_uncond}")
+        for name in ("p_uncond", "p_drop_env", "p_drop_dna"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.p_uncond + self.p_drop_env + self.p_drop_dna > 1.0:
+            raise ValueError("p_uncond + p_drop_env + p_drop_dna must be at most 1")
+        for name, allowed in (("cross_attention", CROSS_ATTENTION), ("sampler", SAMPLERS),
+                              ("prediction_type", PREDICTION_TYPES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.env_augment < 0:
+            raise ValueError(f"env_augment must be >= 0, got {self.env_augment}")
+        if not 0.0 <= self.env_resample <= 1.0:
+            raise ValueError(f"env_resample must be in [0, 1], got {self.env_resample}")
 
 
 @dataclass
@@ -125,16 +186,25 @@ def make_conditioner(config: DiffusionTrainConfig) -> DNAConditioner:
 
 
 def make_unet(config: DiffusionTrainConfig) -> UNet2DConditionModel:
-    """A small SD-style UNet from a config: cross-attention in every block but the deepest down/up pair."""
+    """A small SD-style UNet from a config (see ``cross_attention`` and ``global_conditioning``)."""
     n = len(config.unet_channels)
-    down = ("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",)
-    up = ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (n - 1)
+    if config.cross_attention == "all":
+        down = ("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",)
+        up = ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (n - 1)
+        mid = "UNetMidBlock2DCrossAttn"
+    else:
+        down, up = ("DownBlock2D",) * n, ("UpBlock2D",) * n
+        mid = "UNetMidBlock2DCrossAttn" if config.cross_attention == "low" else "UNetMidBlock2D"
+    global_dim = config.d_model * (2 if config.use_environment else 1)
     groups = min(32, *config.unet_channels)
     return UNet2DConditionModel(
         sample_size=config.image_size // VAE_SCALE, in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
-        down_block_types=down, up_block_types=up, block_out_channels=tuple(config.unet_channels),
-        layers_per_block=config.layers_per_block, cross_attention_dim=config.d_model,
-        attention_head_dim=config.attention_head_dim, norm_num_groups=groups,
+        down_block_types=down, up_block_types=up, mid_block_type=mid,
+        block_out_channels=tuple(config.unet_channels), layers_per_block=config.layers_per_block,
+        cross_attention_dim=config.d_model, attention_head_dim=config.attention_head_dim,
+        norm_num_groups=groups, resnet_time_scale_shift=config.resnet_time_scale_shift,
+        class_embed_type="projection" if config.global_conditioning else None,
+        projection_class_embeddings_input_dim=global_dim if config.global_conditioning else None,
     )
 
 
@@ -143,10 +213,25 @@ def make_alignment(config: DiffusionTrainConfig) -> NoisyLatentEncoder:
                               embed_dim=config.d_model, temperature=config.temperature)
 
 
+def _schedule(config: DiffusionTrainConfig) -> dict[str, Any]:
+    betas = {"beta_start": 0.00085, "beta_end": 0.012} if config.beta_schedule == "scaled_linear" else {}
+    return dict(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule,
+                rescale_betas_zero_snr=config.rescale_zero_snr, **betas)
+
+
 def make_noise_scheduler(config: DiffusionTrainConfig) -> DDPMScheduler:
-    # SD1's scaled-linear schedule; the DDIM sampler in build_pipeline uses the same βs.
-    return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule="scaled_linear",
-                         beta_start=0.00085, beta_end=0.012, clip_sample=False)
+    """The forward process the model is trained on (the sampler in :func:`make_sampler` shares its βs)."""
+    return DDPMScheduler(**_schedule(config), prediction_type=config.prediction_type, clip_sample=False)
+
+
+def make_sampler(config: DiffusionTrainConfig) -> DPMSolverMultistepScheduler | DDIMScheduler:
+    """DPM-Solver++ (2nd order multistep) or DDIM over the training schedule.  x₀ clipping is done by
+    the pipeline (to the standardised training range), not by the scheduler."""
+    if config.sampler == "ddim":
+        return DDIMScheduler(**_schedule(config), prediction_type=config.prediction_type, clip_sample=False,
+                             set_alpha_to_one=False, steps_offset=1)
+    return DPMSolverMultistepScheduler(**_schedule(config), prediction_type=config.prediction_type,
+                                       algorithm_type="dpmsolver++", solver_order=2)
 
 
 def load_vae() -> AutoencoderTiny:
@@ -158,31 +243,55 @@ def load_vae() -> AutoencoderTiny:
     return vae.eval()
 
 
-@torch.no_grad()
-def encode_images(vae: AutoencoderTiny, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """Images ``[N,3,H,W]`` in [0, 1] → scaled latents ``[N,4,H/8,W/8]``."""
-    device = next(vae.parameters()).device
-    out = [vae.encode(chunk.to(device) * 2 - 1).latents.cpu() for chunk in images.split(batch_size)]
-    return torch.cat(out) * vae.config.scaling_factor
+def _random_coordinates(records: pd.DataFrame, rows: np.ndarray, max_lat: float, rng: np.random.Generator) -> pd.DataFrame:
+    out = records.copy()
+    out["lat"] = out["lat"].astype(float)
+    out["lon"] = out["lon"].astype(float)
+    lat = out["lat"].to_numpy(copy=True)
+    lon = out["lon"].to_numpy(copy=True)
+    new_lat = rng.uniform(-max_lat, max_lat, len(out))
+    new_lon = rng.uniform(-180, 180, len(out))
+    lat[rows] = new_lat[rows]
+    lon[rows] = np.where(np.isnan(lon[rows]), new_lon[rows], lon[rows])  # recorded longitude kept
+    out["lat"], out["lon"] = lat, lon
+    if "has_coords" in out.columns:
+        out.loc[rows, "has_coords"] = True
+    return out
+
+
+def augment_environment(records: pd.DataFrame, copies: int, max_lat: float, seed: int,
+                        resample: float = 0.0) -> list[pd.DataFrame]:
+    """The training tables: the specimens themselves, a ``resample`` fraction of them moved to a
+    random latitude (uniform in ±``max_lat``), then ``copies`` tables of all specimens at random
+    latitudes.  Longitude is kept where recorded and drawn uniformly where missing.  Each table
+    depends only on (seed, its index) and the records, so its renders and latents can be cached.
+    """
+    rng = np.random.default_rng([seed, 7919, 0])
+    moved = np.flatnonzero(rng.random(len(records)) < resample)
+    tables = [_random_coordinates(records, moved, max_lat, rng) if len(moved) else records]
+    everyone = np.arange(len(records))
+    for c in range(1, copies + 1):
+        tables.append(_random_coordinates(records, everyone, max_lat, np.random.default_rng([seed, 7919, c])))
+    return tables
 
 
 def training_latents(
     records: pd.DataFrame, config: DiffusionTrainConfig, cache_dir: Path, vae: AutoencoderTiny,
     images: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """TAESD latents of the training specimens, rendered by the simulator and cached on disk."""
+    """TAESD latents of these specimens (at their coordinates), rendered by the simulator, cached on disk."""
+    from g2p.g2pdiff.simulator import PhenotypeSimulator, records_fingerprint
+
     key = hashlib.sha256(
-        ("|".join(records["processid"].astype(str)) + f"|{config.image_size}|{config.simulator_seed}"
+        (records_fingerprint(records) + f"|{config.image_size}|{config.simulator_seed}"
          + ("|given" if images is not None else "")).encode()
     ).hexdigest()[:16]
     target = Path(cache_dir) / f"latents_{key}.pt"
     if target.exists():
         return torch.load(target)
     if images is None:
-        from g2p.g2pdiff.simulator import PhenotypeSimulator
-
         simulator = PhenotypeSimulator(seed=config.simulator_seed)
-        images = torch.cat([simulator.render(records.iloc[i : i + 256], config.image_size)
+        images = torch.cat([simulator.render(records.iloc[i : i + 256], config.image_size, cache=False)
                             for i in range(0, len(records), 256)])
     if images.shape[0] != len(records):
         raise ValueError(f"got {images.shape[0]} images for {len(records)} records")
@@ -212,6 +321,31 @@ def _train_rows(records: pd.DataFrame) -> pd.DataFrame:
     return records.reset_index(drop=True)
 
 
+def diffusion_target(scheduler: DDPMScheduler, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
+                     prediction_type: str) -> torch.Tensor:
+    """What the network regresses: ε, or v = √ᾱ ε − √(1−ᾱ) x₀."""
+    if prediction_type == "epsilon":
+        return noise
+    return scheduler.get_velocity(x0, noise, t)
+
+
+def snr_weights(scheduler: DDPMScheduler, t: torch.Tensor, gamma: float | None, prediction_type: str) -> torch.Tensor:
+    """Per-sample loss weights of min-SNR-γ (Hang et al. 2023); ones when ``gamma`` is None."""
+    if gamma is None:
+        return torch.ones(len(t), device=t.device)
+    alpha_bar = scheduler.alphas_cumprod.to(t.device)[t]
+    snr = alpha_bar / (1 - alpha_bar)
+    clipped = snr.clamp(max=gamma)
+    return clipped / snr if prediction_type == "epsilon" else clipped / (snr + 1)
+
+
+def unet_output(unet: UNet2DConditionModel, xt: torch.Tensor, t: torch.Tensor, cond) -> torch.Tensor:
+    """The UNet on ``Conditioning``: tokens to cross-attention, the vector to the global path."""
+    class_labels = cond.vector if unet.config.class_embed_type == "projection" else None
+    return unet(xt, t, encoder_hidden_states=cond.tokens, encoder_attention_mask=cond.mask,
+                class_labels=class_labels).sample
+
+
 # -- the loop --------------------------------------------------------------------------------------
 def train(
     records: pd.DataFrame,
@@ -226,13 +360,17 @@ def train(
 ) -> DiffusionTrainResult:
     """Train one model on the ``split == "train"`` rows of ``records``; returns history and pipeline dir.
 
-    ``images`` (``[N,3,H,W]`` in [0, 1], rows = training records) replaces the simulator renders.
+    ``images`` (``[N,3,H,W]`` in [0, 1], rows = training records) replaces the simulator renders
+    (then ``env_augment`` and ``env_resample`` must be 0: only the simulator can re-render a specimen
+    elsewhere).
     A finished run with the same config and data is reused when ``resume`` is true.
     ``stop_after`` checkpoints and returns after that many steps, as an interruption would
     (``pipeline_dir`` is then None); calling again with ``resume=True`` finishes the run.
     """
     output_dir = Path(output_dir)
     records = _train_rows(records)
+    if images is not None and (config.env_augment or config.env_resample):
+        raise ValueError("env_augment needs simulator renders; it cannot augment given images")
     pipeline_dir, ckpt_dir = output_dir / "pipeline", output_dir / "checkpoint"
     done_file, history_file = output_dir / "done.json", output_dir / "history.csv"
     data_key = hashlib.sha256("|".join(records["processid"].astype(str)).encode()).hexdigest()[:16]
@@ -249,12 +387,19 @@ def train(
     accelerator = Accelerator(mixed_precision=_mixed_precision(config.mixed_precision))
     device = accelerator.device
     vae = load_vae().to(device)
-    latents = training_latents(records, config, cache_dir or output_dir, vae, images).to(device)
-    tokenizer_out = make_conditioner(config).tokenizer(records["barcode"].tolist())
+    cache = cache_dir or output_dir
+    tables = augment_environment(records, config.env_augment, config.env_augment_max_lat, config.seed,
+                                 config.env_resample)
+    latents = torch.cat([training_latents(tables[0], config, cache, vae, images)]
+                        + [training_latents(t, config, cache, vae) for t in tables[1:]])
+    table = pd.concat(tables, ignore_index=True)
+    norm = LatentStandardizer.fit(latents) if config.standardize_latents else LatentStandardizer.fit_identity(latents)
+    latents = norm.standardize(latents).to(device)
+    tokenizer_out = make_conditioner(config).tokenizer(table["barcode"].tolist())
     token_ids = tokenizer_out["input_ids"].to(device)
     token_mask = tokenizer_out["attention_mask"].to(device)
-    lat = torch.tensor(records["lat"].to_numpy(dtype="float32"), device=device)
-    lon = torch.tensor(records["lon"].to_numpy(dtype="float32"), device=device)
+    lat = torch.tensor(table["lat"].to_numpy(dtype="float32"), device=device)
+    lon = torch.tensor(table["lon"].to_numpy(dtype="float32"), device=device)
 
     torch.manual_seed(config.seed)
     conditioner, unet = make_conditioner(config), make_unet(config)
@@ -267,9 +412,10 @@ def train(
     conditioner, unet = prepared[0], prepared[1]
     alignment = prepared[2] if config.alignment else None
     optimizer, lr_schedule = prepared[-2], prepared[-1]
+    trained = [m for m in (conditioner, unet, alignment) if m is not None]
     ema = None
-    if config.ema:
-        ema = EMAModel([p for m in (conditioner, unet) for p in m.parameters()], decay=config.ema_decay)
+    if config.ema:  # one average over every trained part, so the saved parts match each other
+        ema = EMAModel([p for m in trained for p in m.parameters()], decay=config.ema_decay)
         ema.to(device)
         accelerator.register_for_checkpointing(ema)
     noise_scheduler = make_noise_scheduler(config)
@@ -291,10 +437,9 @@ def train(
                 {"step": step, "train_seconds": elapsed, "fingerprint": fingerprint}))
         atomic.write_text(history_file, pd.DataFrame(rows).to_csv(index=False))
 
-    n = len(records)
-    for module in (conditioner, unet, alignment):
-        if module is not None:
-            module.train()
+    n = len(table)
+    for module in trained:
+        module.train()
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc="train",
                disable=not progress, mininterval=2.0)
     tic = time.perf_counter()
@@ -304,16 +449,24 @@ def train(
         x0 = latents[idx]
         noise = torch.randn(x0.shape, generator=gen).to(device)
         t = torch.randint(0, config.num_train_timesteps, (len(idx),), generator=gen).to(device)
-        drop = (torch.rand(len(idx), generator=gen) < config.p_uncond).to(device)
+        drop_dna, drop_env = dropout_masks(len(idx), config.p_uncond, config.p_drop_env, config.p_drop_dna, gen)
         xt = noise_scheduler.add_noise(x0, noise, t)
         with accelerator.autocast():
-            cond = conditioner(token_ids[idx], token_mask[idx], lat[idx], lon[idx])
-            base = accelerator.unwrap_model(conditioner)
-            context = drop_conditioning(cond, base.null_conditioning(cond), drop)
-            eps = unet(xt, t, encoder_hidden_states=context.tokens, encoder_attention_mask=context.mask).sample
-            diffusion_loss = F.mse_loss(eps.float(), noise.float())
-            align_loss = accelerator.unwrap_model(alignment).loss(xt, t, cond.pooled) if alignment is not None \
-                else torch.zeros((), device=device)
+            cond = conditioner(token_ids[idx], token_mask[idx], lat[idx], lon[idx],
+                               drop_dna=drop_dna.to(device), drop_env=drop_env.to(device))
+            out = unet_output(unet, xt, t, cond)
+            target = diffusion_target(noise_scheduler, x0, noise, t, config.prediction_type)
+            per_sample = F.mse_loss(out.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+            weights = snr_weights(noise_scheduler, t, config.snr_gamma, config.prediction_type)
+            diffusion_loss = (weights * per_sample).mean()
+            if alignment is not None:
+                # rows whose barcode was dropped carry the null token, not a DNA embedding
+                keep = ~drop_dna.to(device)
+                dna = cond.pooled if config.alignment_trains_conditioner else cond.pooled.detach()
+                align_loss = accelerator.unwrap_model(alignment).loss(xt[keep], t[keep], dna[keep], detach=False) \
+                    if int(keep.sum()) >= 2 else torch.zeros((), device=device)
+            else:
+                align_loss = torch.zeros((), device=device)
             loss = diffusion_loss + align_loss
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(params, 1.0)
@@ -321,9 +474,9 @@ def train(
         lr_schedule.step()
         optimizer.zero_grad(set_to_none=True)
         if ema is not None:
-            ema.step([p for m in (conditioner, unet) for p in m.parameters()])
-        rows.append({"step": step + 1, "loss": diffusion_loss.item(), "align_loss": align_loss.item(),
-                     "lr": lr_schedule.get_last_lr()[0]})  # noqa: E501
+            ema.step([p for m in trained for p in m.parameters()])
+        rows.append({"step": step + 1, "loss": per_sample.mean().item(), "weighted_loss": diffusion_loss.item(),
+                     "align_loss": align_loss.item(), "lr": lr_schedule.get_last_lr()[0]})
         if (step + 1) % 10 == 0:
             bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}", align=f"{rows[-1]['align_loss']:.3f}")
         if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
@@ -337,43 +490,60 @@ def train(
     elapsed += time.perf_counter() - tic
     checkpoint(config.steps)
 
-    conditioner, unet = accelerator.unwrap_model(conditioner), accelerator.unwrap_model(unet)
+    trained = [accelerator.unwrap_model(m) for m in trained]
     if ema is not None:
-        ema.copy_to([p for m in (conditioner, unet) for p in m.parameters()])
-    alignment = accelerator.unwrap_model(alignment) if alignment is not None else None
-    for module in (conditioner, unet, alignment):
-        if module is not None:
-            module.eval()
-    pipe = build_pipeline(conditioner, unet, vae, alignment, config.num_train_timesteps)
+        ema.copy_to([p for m in trained for p in m.parameters()])
+    for module in trained:
+        module.eval()
+    conditioner, unet = trained[0], trained[1]
+    alignment = trained[2] if config.alignment else None
+    pipe = build_pipeline(conditioner, unet, vae, alignment, scheduler=make_sampler(config), latent_norm=norm.cpu())
     save_pipeline(pipe, pipeline_dir)
     atomic.write_text(output_dir / "config.json", json.dumps(config.to_dict(), indent=2))
     atomic.write_text(done_file, json.dumps(
-        {"fingerprint": fingerprint, "steps": config.steps, "train_seconds": elapsed, "n_train": n}, indent=2))
+        {"fingerprint": fingerprint, "steps": config.steps, "train_seconds": elapsed, "n_train": len(records),
+         "n_train_renders": n}, indent=2))
     return DiffusionTrainResult(output_dir, pipeline_dir, pd.DataFrame(rows), config.steps, elapsed)
 
 
-VARIANTS = ("full", "no_env")
+VARIANTS = ("full", "no_env")  # what can be trained separately; "full" is always needed
 
 
 def variant_config(config: DiffusionTrainConfig, variant: str) -> DiffusionTrainConfig:
     if variant == "full":
         return config
-    if variant == "no_env":
-        return dataclasses.replace(config, use_environment=False)
+    if variant == "no_env":  # no environment input at all (and nothing to drop)
+        return dataclasses.replace(config, use_environment=False, p_drop_env=0.0)
     raise ValueError(f"unknown variant {variant!r}; trained variants are {VARIANTS}")
 
 
 def train_variants(
     records: pd.DataFrame, config: DiffusionTrainConfig, output_dir: Path, resume: bool = True,
-    variants: tuple[str, ...] = VARIANTS, progress: bool = True,
+    variants: tuple[str, ...] = ("full",), progress: bool = True,
 ) -> dict[str, DiffusionTrainResult]:
-    """Train every model variant the comparison needs into ``output_dir/<variant>/`` (latents shared)."""
+    """Train the requested model variants into ``output_dir/<variant>/`` (latents shared).
+
+    The quick preset trains only ``full``: its ablations come from guidance of that one network.
+    The paper preset may add ``no_env``, a model trained without environment input.
+    """
+    variants = tuple(variants)
+    if "full" not in variants:
+        raise ValueError(f"variants must include 'full', got {list(variants)}")
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}; trained variants are {list(VARIANTS)}")
     output_dir = Path(output_dir)
     return {
         v: train(records, variant_config(config, v), output_dir / v, resume,
                  cache_dir=output_dir / "cache", progress=progress)
         for v in variants
     }
+
+
+def trained_variants(output_dir: Path) -> list[str]:
+    """The variants with a finished pipeline under ``output_dir`` (``full`` first)."""
+    return [v for v in VARIANTS if (Path(output_dir) / v / "done.json").exists()
+            and (Path(output_dir) / v / "pipeline").exists()]
 
 
 def history_frame(results: dict[str, DiffusionTrainResult]) -> pd.DataFrame:
@@ -398,6 +568,11 @@ def config_from_preset(preset: str, **overrides: Any) -> DiffusionTrainConfig:
         values.setdefault("seed", data["common"]["seed"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     return DiffusionTrainConfig.from_dict(values)
+
+
+def load_done(output_dir: Path) -> dict[str, Any]:
+    """What a finished ``train`` run recorded in ``output_dir/done.json`` (steps, seconds, counts)."""
+    return json.loads((Path(output_dir) / "done.json").read_text())
 
 
 def load_config(output_dir: Path) -> DiffusionTrainConfig:
