@@ -25,6 +25,7 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make install create .venv and install everything (done by book and test)"
 	@echo "make clean   remove build/ and _build/ (keeps data/, runs/, figures/)"
+	@echo "(make test writes into a temporary folder, never into build/, figures/ or _build/)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,7 +60,7 @@ run: install
 	$(PY) -m g2p run --preset $(PRESET)
 
 book: run
-	$(PY) -m g2p book
+	$(PY) -m g2p book --preset $(PRESET)
 	@echo "open _build/html/index.html"
 
 test: install
