@@ -291,7 +291,7 @@ def validate(data: Mapping[str, Any], path: Path, lines: dict[tuple[str, ...], i
         block = data.get(stem) or {}
         allowed: dict[str, object] = {name: _kind_of_default(default) for name, default in defaults.items()}
         allowed.update(CODE_KEYS.get(stem, {}))
-        check.keys((stem,), block, allowed, f"notebook {stem} (its parameters cell declares {', '.join(defaults)})")
+        check.keys((stem,), block, allowed, f"notebook {stem} (not a name its parameters cell declares)")
     for name, fields in schemas.items():
         if fields is not None:
             check.keys((name,), data.get(name) or {}, fields, f"{SCHEMAS[name][1]} ({SCHEMAS[name][0]})")
