@@ -622,9 +622,8 @@ def test_the_real_entry_point_prints_one_line(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "g2p", "predict", "--fasta", str(tmp_path / "x.fa"), "--model",
-                           str(tmp_path), "--out", str(tmp_path / "o.tsv"), "--top-k", "0"],
+    done = subprocess.run([sys.executable, "-m", "g2p", "curate", "mpo", "--min-genes", "0"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: g2p predict: argument --top-k: must be at least 1, got 0 (see g2p predict --help)"]
+        "error: g2p curate: argument --min-genes: must be at least 1, got 0 (see g2p curate --help)"]

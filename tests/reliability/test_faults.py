@@ -197,7 +197,7 @@ def test_generation_killed_then_rerun_equals_an_uninterrupted_run(tmp_path: Path
 
     def args(out: Path) -> list[str]:
         return ["generate", "--model", str(pipeline_dir), "--barcode", "ACGTTGCAACGTAGGCTAAC", "--barcode",
-                "TTGACCATTGACCAAGTCGA", "--lat", "45", "--lon", "7", "--num-images", "3", "--steps", "40",
+                "TTGACCATTGACCAAGTCGA", "--lat", "45", "--lon", "7", "--num-images", "2", "--steps", "25",
                 "--alignment-scale", "1", "--out", str(out)]
 
     root = tmp_path / "root"
