@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from g2p.errors import ChecksumError, InputError
@@ -34,13 +35,19 @@ class DigestCache:
 
     def __init__(self, file: Path) -> None:
         self.file = Path(file)
+        self._parsed: tuple[tuple[int, int], dict[str, dict[str, object]]] | None = None
 
     def _load(self) -> dict[str, dict[str, object]]:
         try:
+            stat = self.file.stat()
+            if self._parsed is not None and self._parsed[0] == (stat.st_mtime_ns, stat.st_size):
+                return dict(self._parsed[1])  # parsed once per version of the file, not once per lookup
             entries = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}  # absent or unreadable: the cache is only a shortcut, rebuilt as files are hashed
-        return entries if isinstance(entries, dict) else {}
+        entries = entries if isinstance(entries, dict) else {}
+        self._parsed = ((stat.st_mtime_ns, stat.st_size), entries)
+        return dict(entries)
 
     def sha256(self, path: Path) -> str:
         from g2p import atomic
@@ -54,6 +61,7 @@ class DigestCache:
             return str(entry["sha256"])
         digest = sha256_file(path)
         entries[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+        entries = {name: entry for name, entry in entries.items() if os.path.exists(name)}  # forget deleted files
         try:
             atomic.write_text(self.file, json.dumps(entries, indent=1, sort_keys=True))
         except OSError:
