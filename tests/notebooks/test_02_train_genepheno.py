@@ -71,3 +71,20 @@ def test_training_beats_the_label_prior_on_validation(datasets):
 def test_training_curves_figure_was_written_by_this_notebook(smoke_run):
     entry = figures.load_manifest(preset="smoke").get("02_training_curves.png")
     assert entry is not None and entry["notebook"].startswith(NOTEBOOK) and entry["preset"] == "smoke"
+
+
+def test_parallel_training_equals_sequential(smoke_run, datasets, tmp_path):
+    """train_many in two processes gives exactly the runs one process gives (same weights)."""
+    import dataclasses
+
+    from safetensors.numpy import load_file
+
+    config = dataclasses.replace(train.preset_config("smoke"), epochs=1, progress=False)
+    jobs = {mode: [train.TrainJob(datasets[0], dataclasses.replace(config, seed=seed), tmp_path / mode / f"s{seed}")
+                   for seed in (0, 1)] for mode in ("one", "two")}
+    one = train.train_many(jobs["one"], workers=1)
+    two = train.train_many(jobs["two"], workers=2)
+    for a, b in zip(one, two):
+        assert a.best_val_fmax == b.best_val_fmax
+        wa, wb = load_file(a.best_dir / "model.safetensors"), load_file(b.best_dir / "model.safetensors")
+        assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)

@@ -158,7 +158,7 @@ def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
     """Train (or reuse) one GenePheno variant with one seed and score the test split."""
     from g2p.genepheno import predict, train
 
-    config = train.preset_config(preset, **{**(overrides or {}), **variant.overrides, "seed": seed})
+    config = _variant_config(preset, variant, overrides, seed)
     started = time.perf_counter()
     result = train.train(dataset, config, variant_dir(preset, dataset_name, variant.key, seed), resume=True)
     if not result.finished:
@@ -168,6 +168,44 @@ def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
     scores = predict.predict_scores(result.best_dir, dataset, "test")
     return MethodScores(variant.key, variant.method, variant.kind, np.asarray(scores, dtype=np.float32),
                         trained_s + time.perf_counter() - tick, variant.paper_label, seed)
+
+
+def _variant_config(preset: str, variant: Variant, overrides: dict[str, Any] | None, seed: int):
+    from g2p.genepheno import train
+
+    return train.preset_config(preset, **{**(overrides or {}), **variant.overrides, "seed": seed})
+
+
+def _fit_baseline(dataset_name: str, baseline_name: str, settings: dict[str, Any], use_aligner: bool | None,
+                  cache_dir: Path, seed: int) -> None:
+    """Worker job: fit one trained baseline and leave its test scores in the cache."""
+    from g2p.data.curate import load
+    from g2p.genepheno import train
+
+    import torch
+
+    torch.set_num_threads(1)  # one process per core
+    config = baselines_mod.BaselineConfig.from_dict(settings)
+    baseline = next(b for b in baselines_mod.all_baselines(config, use_aligner) if b.name == baseline_name)
+    run_baseline(train._load_cached(dataset_name, load), baseline, cache_dir, seed)
+
+
+def _run_in_pool(jobs: list, fits: list[tuple], workers: int) -> None:
+    """Every GenePheno training job and baseline fit of one dataset in ``workers`` processes; results
+    land on disk (run folders, baseline cache) and are read back by the sequential pass."""
+    import dataclasses
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from g2p.genepheno import train
+
+    quiet = [dataclasses.replace(job, config=dataclasses.replace(job.config, progress=False, cpu_threads=1))
+             for job in jobs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(train._run_job, job) for job in quiet]
+        futures += [pool.submit(_fit_baseline, *fit) for fit in fits]
+        for future in futures:
+            future.result()  # re-raises a worker's exception here
 
 
 def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | None = None) -> MethodScores:
@@ -218,12 +256,15 @@ def run_benchmark(
     output_dir: Path | None = None,
     loader: Callable[[str], Any] | None = None,
     progress: Callable[[str], None] | None = print,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Evaluate GenePheno (complete + ablations) and every baseline on the test split; see module doc.
 
     ``dataset_name``: one curated dataset name (``mpo``, ``hpo``, ``mpo-max400`` …) or several.
     Unset arguments come from the preset's ``03_evaluate`` block (``n_boot``, ``seeds``, ``variants``,
-    ``baselines``). Trained baselines get GenePheno's ``epochs`` and ``patience`` (equal budgets)
+    ``baselines``, ``workers``). With ``workers`` > 1 every training run (GenePheno variants × seeds,
+    trained baselines × seeds) first runs in that many processes (:func:`train.train_many`); scoring
+    then reuses the finished runs. Trained baselines get GenePheno's ``epochs`` and ``patience`` (equal budgets)
     unless ``baselines`` sets them. ``overrides`` are TrainConfig fields applied to every variant (see
     :func:`model_overrides`). Returns the results table of this call's datasets (one row per method,
     seed and bin).
@@ -245,8 +286,11 @@ def run_benchmark(
                      **(block.get("baselines") or {}), **(baseline_settings or {})}
     out = output_dir or genepheno_dir(preset)
     say = progress or (lambda message: None)
+    workers = int(block.get("workers", 1) if workers is None else workers)
     if loader is None:
         from g2p.data.curate import load as loader
+    else:
+        workers = 1  # worker processes load datasets by name; a custom loader stays in this process
 
     result_tables, violations = [], []
     for name in names:
@@ -254,6 +298,14 @@ def run_benchmark(
         label = _base_name(dataset, name)
         say(f"[{label}] {len(dataset.genes)} genes, {len(dataset.terms)} terms, "
             f"test {len(dataset.split_index('test'))} genes; seeds {seeds}")
+        cache = out / name / "baselines"
+        if workers > 1:
+            jobs = [train.TrainJob(name, _variant_config(preset, VARIANTS[key], overrides, seed),
+                                   variant_dir(preset, name, key, seed)) for seed in seeds for key in chosen]
+            fits = [(name, baseline_name, {**base_settings, "seed": seed}, use_aligner, cache, seed)
+                    for seed in seeds for baseline_name in baselines_mod.TRAINED]
+            say(f"[{label}] training {len(jobs)} GenePheno runs and {len(fits)} baselines in {workers} processes")
+            _run_in_pool(jobs, fits, workers)
         entries: list[MethodScores] = []
         for seed in seeds:
             for key in chosen:
@@ -262,8 +314,7 @@ def run_benchmark(
             for baseline in baselines_mod.all_baselines(config, use_aligner):
                 trained = baseline.name in baselines_mod.TRAINED
                 if trained or seed == seeds[0]:
-                    entries.append(run_baseline(dataset, baseline, out / name / "baselines",
-                                                seed if trained else None))
+                    entries.append(run_baseline(dataset, baseline, cache, seed if trained else None))
             say(f"[{label}] seed {seed}: {len(chosen)} GenePheno variants and the baselines done")
         tables = []
         for entry in entries:

@@ -34,6 +34,11 @@ from g2p.genepheno.encoders import ConvSequenceEncoder, FeatureTokens, GoBag, Go
 from g2p.genepheno.losses import LABEL_LOSSES, REDUCTIONS
 
 
+# What the phenotype head reads from each bottleneck unit: its probability σ(s) or its score s itself
+# (the concept's log-odds; the head is then linear in the concept scores the concept loss trains).
+CONCEPT_ACTIVATIONS = ("sigmoid", "identity")
+
+
 class GenePhenoConfig(PreTrainedConfig):
     model_type = "genepheno"
 
@@ -41,6 +46,8 @@ class GenePhenoConfig(PreTrainedConfig):
         self,
         n_terms: int = 1,
         n_concepts: int = 1,
+        free_units: int = 0,
+        concept_activation: str = "sigmoid",
         seq_input: str = "features",
         n_seq_features: int = 128,
         seq_tokens: int = 1,
@@ -49,10 +56,12 @@ class GenePhenoConfig(PreTrainedConfig):
         go_vocab_size: int = 3,
         max_go_tokens: int = 128,
         go_bag: bool = True,
+        fusion_norm: bool = True,
         d_model: int = 64,
         n_heads: int = 4,
         go_layers: int = 1,
         mlp_hidden: int = 256,
+        mlp_layers: int = 2,
         dropout: float = 0.1,
         use_sequence: bool = True,
         use_go: bool = True,
@@ -71,12 +80,16 @@ class GenePhenoConfig(PreTrainedConfig):
             raise ValueError(f"loss must be one of {', '.join(LABEL_LOSSES)}, got {loss!r}")
         if loss_reduction not in REDUCTIONS:
             raise ValueError(f"loss_reduction must be one of {', '.join(REDUCTIONS)}, got {loss_reduction!r}")
-        self.n_terms, self.n_concepts = n_terms, n_concepts
+        if concept_activation not in CONCEPT_ACTIVATIONS:
+            raise ValueError(f"concept_activation must be one of {', '.join(CONCEPT_ACTIVATIONS)}, got {concept_activation!r}")
+        self.n_terms, self.n_concepts, self.free_units = n_terms, n_concepts, free_units
+        self.concept_activation = concept_activation
         self.seq_input, self.n_seq_features, self.seq_tokens = seq_input, n_seq_features, seq_tokens
         self.residue_vocab_size, self.conv_layers = residue_vocab_size, conv_layers
         self.go_vocab_size, self.max_go_tokens, self.go_bag = go_vocab_size, max_go_tokens, go_bag
+        self.fusion_norm = fusion_norm
         self.d_model, self.n_heads, self.go_layers = d_model, n_heads, go_layers
-        self.mlp_hidden, self.dropout = mlp_hidden, dropout
+        self.mlp_hidden, self.mlp_layers, self.dropout = mlp_hidden, mlp_layers, dropout
         self.use_sequence, self.use_go = use_sequence, use_go
         self.loss, self.loss_reduction = loss, loss_reduction
         self.lambda_ex, self.lambda_go, self.tau = lambda_ex, lambda_go, tau
@@ -87,6 +100,7 @@ class GenePhenoConfig(PreTrainedConfig):
 class GenePhenoOutput(ModelOutput):
     logits: torch.Tensor | None = None
     concept_logits: torch.Tensor | None = None
+    free_logits: torch.Tensor | None = None  # the unsupervised bottleneck units (config.free_units)
     seq_to_go_attention: torch.Tensor | None = None  # (B, seq tokens, GO tokens), with output_attentions
 
 
@@ -151,13 +165,16 @@ class GenePhenoModel(PreTrainedModel):
         if config.use_sequence and config.use_go:
             self.seq_to_go = CrossAttentionBlock(d, config.n_heads)
             self.go_to_seq = CrossAttentionBlock(d, config.n_heads)
-        self.mlp = nn.Sequential(
-            nn.LayerNorm(width), nn.Linear(width, config.mlp_hidden), nn.GELU(), nn.Dropout(config.dropout),
-            nn.Linear(config.mlp_hidden, config.mlp_hidden), nn.GELU(), nn.Dropout(config.dropout),
-        )
-        self.concept_head = nn.Linear(config.mlp_hidden, config.n_concepts)
-        # The interpretable map: phenotype logits are a linear function of concept activations only.
-        self.phenotype_head = nn.Linear(config.n_concepts, config.n_terms)
+        layers: list[nn.Module] = [nn.LayerNorm(width) if config.fusion_norm else nn.Identity()]
+        for i in range(config.mlp_layers):
+            layers += [nn.Linear(width if i == 0 else config.mlp_hidden, config.mlp_hidden), nn.GELU(),
+                       nn.Dropout(config.dropout)]
+        self.mlp = nn.Sequential(*layers)
+        # Bottleneck units: one per GO concept (supervised by L_GO), then ``free_units`` unsupervised
+        # ones (0 by default: the paper's pure concept bottleneck).
+        self.concept_head = nn.Linear(config.mlp_hidden, config.n_concepts + config.free_units)
+        # The interpretable map: phenotype logits are a linear function of the bottleneck units only.
+        self.phenotype_head = nn.Linear(config.n_concepts + config.free_units, config.n_terms)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -207,9 +224,10 @@ class GenePhenoModel(PreTrainedModel):
                     raise ValueError("this model needs go_bag_ids, go_bag_offsets and go_counts (go_bag=True)")
                 pooled.append(self.go_bag_encoder(go_bag_ids, go_bag_offsets, go_counts))
         hidden = self.mlp(torch.cat(pooled, dim=-1))
-        concept_logits = self.concept_head(hidden)
-        logits = self.phenotype_head(torch.sigmoid(concept_logits))
-        return GenePhenoOutput(logits=logits, concept_logits=concept_logits, seq_to_go_attention=attention)
+        units = self.concept_head(hidden)
+        logits = self.phenotype_head(torch.sigmoid(units) if cfg.concept_activation == "sigmoid" else units)
+        return GenePhenoOutput(logits=logits, concept_logits=units[:, : cfg.n_concepts], free_logits=units[:, cfg.n_concepts :],
+                               seq_to_go_attention=attention)
 
     @torch.no_grad()
     def set_prior_biases(self, term_prior, concept_prior=None, eps: float = 1e-3, concept_floor: float = -2.0) -> None:
@@ -224,15 +242,18 @@ class GenePhenoModel(PreTrainedModel):
             return torch.log(p) - torch.log1p(-p)
 
         if concept_prior is not None:
-            self.concept_head.bias.copy_(logit(concept_prior).clamp(min=concept_floor))
-            activation = torch.sigmoid(self.concept_head.bias)
-        else:
-            activation = torch.full((self.config.n_concepts,), 0.5)
+            self.concept_head.bias[: self.config.n_concepts] = logit(concept_prior).clamp(min=concept_floor)
+        activation = self.concept_head.bias.clone()
+        if self.config.concept_activation == "sigmoid":
+            activation = torch.sigmoid(activation)
         self.phenotype_head.bias.copy_(logit(term_prior) - self.phenotype_head.weight @ activation)
 
     def concept_to_phenotype(self, term_ids: list[str] | None = None, concept_ids: list[str] | None = None) -> pd.DataFrame:
-        """The phenotype head's weights as a DataFrame: rows = phenotype terms, columns = GO concepts."""
+        """The phenotype head's weights as a DataFrame: rows = phenotype terms, columns = GO concepts
+        (then the free units, named ``free_<k>``, if the model has any)."""
         weight = self.phenotype_head.weight.detach().float().cpu().numpy()
+        if concept_ids is not None:
+            concept_ids = list(concept_ids) + [f"free_{k}" for k in range(self.config.free_units)]
         return pd.DataFrame(weight, index=term_ids, columns=concept_ids)
 
 

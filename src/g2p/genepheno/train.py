@@ -72,6 +72,7 @@ class TrainConfig:
     go_min_count: int = 2
     max_go_tokens: int = 128
     go_bag: bool = True  # every GO input term through an EmbeddingBag beside the truncated tokens
+    fusion_norm: bool = True  # LayerNorm over the concatenated streams before the MLP
     seq_dim: int = 128  # whitened PCA components of the sequence features (kmer / hf encoders)
     seq_segments: int = 8  # segment tokens after the whole-sequence token (kmer encoder)
     d_model: int = 64
@@ -79,6 +80,7 @@ class TrainConfig:
     go_layers: int = 1
     conv_layers: int = 2
     mlp_hidden: int = 256
+    mlp_layers: int = 2
     dropout: float = 0.1
     epochs: int = 10
     batch_size: int = 64
@@ -93,6 +95,8 @@ class TrainConfig:
     loss: str = "anchored"  # losses.LABEL_LOSSES; "contrastive" is the paper's L_MLC
     loss_reduction: str = "mean"  # "sum": the paper's sums over terms; "mean": per term set (λ comparable)
     concept_floor: float = -2.0  # lowest initial concept logit (σ' ≥ 0.1 at start)
+    free_units: int = 0  # unsupervised bottleneck units beside the GO concepts (0: the paper's bottleneck)
+    concept_activation: str = "sigmoid"  # the head reads σ(concept score) or the score itself ("identity")
     seed: int = 0
     patience: int = 3
     eval_batch_size: int = 256
@@ -211,12 +215,13 @@ def _prepare_both_streams(dataset, config: TrainConfig) -> PreparedInputs:
 def build_model(dataset, config: TrainConfig, prepared: PreparedInputs) -> GenePhenoModel:
     spec = config.input_spec()
     model_config = GenePhenoConfig(
-        n_terms=len(dataset.terms), n_concepts=max(len(dataset.concepts), 1),
+        n_terms=len(dataset.terms), n_concepts=max(len(dataset.concepts), 1), free_units=config.free_units,
+        concept_activation=config.concept_activation,
         seq_input=spec.seq_input, n_seq_features=n_seq_features(spec, prepared.encoded),
         seq_tokens=spec.n_seq_tokens, conv_layers=config.conv_layers,
         go_vocab_size=len(prepared.vocab) if prepared.vocab else 3, max_go_tokens=config.max_go_tokens,
-        go_bag=config.go_bag, d_model=config.d_model, n_heads=config.n_heads,
-        go_layers=config.go_layers, mlp_hidden=config.mlp_hidden, dropout=config.dropout,
+        go_bag=config.go_bag, fusion_norm=config.fusion_norm, d_model=config.d_model, n_heads=config.n_heads,
+        go_layers=config.go_layers, mlp_hidden=config.mlp_hidden, mlp_layers=config.mlp_layers, dropout=config.dropout,
         use_sequence=config.use_sequence, use_go=config.use_go, loss=config.loss,
         loss_reduction=config.loss_reduction, lambda_ex=config.lambda_ex, lambda_go=config.lambda_go,
         tau=config.tau,
@@ -228,6 +233,9 @@ def save_model_folder(folder: Path, model: GenePhenoModel, dataset, config: Trai
                       prepared: PreparedInputs) -> None:
     """A self-contained model folder (weights + everything ``predict`` needs). ``folder`` must be a
     fresh temporary folder (callers wrap this in ``atomic.directory``)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a "Writing model shards" bar per epoch is noise in a chapter
     model.save_pretrained(folder)
     dataset.terms[["term_id", "name"]].to_csv(folder / TERMS_FILE, sep="\t", index=False)
     concept_cols = [c for c in ("go_id", "name", "namespace") if c in dataset.concepts.columns]
@@ -489,21 +497,61 @@ def complete_run_dir(preset: str, dataset_name: str, seed: int = 0) -> Path:
     return paths.run_dir(preset, f"genepheno/{dataset_name}/complete/seed{seed}")
 
 
-def train_datasets(names: list[str], preset: str, config: TrainConfig,
-                   seeds: list[int] | tuple[int, ...] = (0,)) -> dict[tuple[str, int], TrainResult]:
-    """Train (or reuse) the complete model on each curated dataset with each seed, into
-    ``complete_run_dir``; keys are (dataset, seed)."""
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run: a curated dataset (by name), its settings and its run folder."""
+
+    dataset: str
+    config: TrainConfig
+    output_dir: Path
+
+
+def _run_job(job: TrainJob) -> TrainResult:
     from g2p.data.curate import load
 
-    results = {}
-    for name in names:
-        dataset = load(name)
-        for seed in seeds:
-            run = dataclasses.replace(config, seed=int(seed))
-            results[name, int(seed)] = train(dataset, run, complete_run_dir(preset, name, int(seed)))
-            if not results[name, int(seed)].finished:
-                raise RuntimeError(f"training on {name} with seed {seed} stopped before finishing")
-    return results
+    result = train(_load_cached(job.dataset, load), job.config, job.output_dir)
+    if not result.finished:
+        raise RuntimeError(f"training {job.output_dir} stopped before finishing")
+    return result
+
+
+_DATASETS: dict[str, object] = {}
+
+
+def _load_cached(name: str, load):
+    if name not in _DATASETS:
+        _DATASETS.clear()
+        _DATASETS[name] = load(name)
+    return _DATASETS[name]
+
+
+def train_many(jobs: list[TrainJob], workers: int = 1) -> list[TrainResult]:
+    """Run (or reuse) every job, in order. With ``workers`` > 1 on a CPU, jobs run in that many
+    processes at once, each on one thread (small models use two cores better as two runs than as one
+    run on two threads); each process encodes a dataset once for all its jobs. Every run is the same
+    as it would be alone: its result depends only on its own config and seed. On CUDA one process."""
+    if workers <= 1 or len(jobs) <= 1 or torch.cuda.is_available():
+        return [_run_job(job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    quiet = [dataclasses.replace(job, config=dataclasses.replace(job.config, progress=False, cpu_threads=1))
+             for job in jobs]
+    # Jobs of one dataset are adjacent, so each worker tends to keep one dataset's encoding.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_run_job, quiet))
+    # The runs are finished on disk now: train() returns each one at once (and in this process).
+    return [_run_job(job) for job in jobs]
+
+
+def train_datasets(names: list[str], preset: str, config: TrainConfig,
+                   seeds: list[int] | tuple[int, ...] = (0,), workers: int = 1) -> dict[tuple[str, int], TrainResult]:
+    """Train (or reuse) the complete model on each curated dataset with each seed, into
+    ``complete_run_dir``; keys are (dataset, seed). ``workers``: see :func:`train_many`."""
+    keys = [(name, int(seed)) for name in names for seed in seeds]
+    jobs = [TrainJob(name, dataclasses.replace(config, seed=seed), complete_run_dir(preset, name, seed))
+            for name, seed in keys]
+    return dict(zip(keys, train_many(jobs, workers)))
 
 
 def summary_table(results: dict[tuple[str, int], TrainResult]) -> pd.DataFrame:
