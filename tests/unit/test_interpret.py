@@ -169,8 +169,12 @@ def test_exclusive_cooccurrence_counts_pairs_with_both_terms_above_t():
     summary = interpret.exclusive_summary(pd.concat([frame, frame.assign(model="b", rate=frame["rate"] + 0.1)]))
     assert summary["a_at"] == pytest.approx(0.2) and summary["b_at"] == pytest.approx(0.3)
     assert summary["lower_share"] == 1.0
-    assert "lowers" in interpret.exclusive_verdict(summary, "a", "b")
+    assert "lowers the co-occurrence in every seed" in interpret.exclusive_verdict(summary, "a", "b")
     assert "does not lower" in interpret.exclusive_verdict(summary, "b", "a")
+    # seeds that overlap: no claim either way
+    two = pd.concat([frame, frame.assign(seed=1, rate=frame["rate"] + 0.15),
+                     frame.assign(model="b", rate=frame["rate"] + 0.1)])
+    assert "no difference beyond the spread" in interpret.exclusive_verdict(interpret.exclusive_summary(two), "a", "b")
 
 
 def test_attention_table_keeps_cls_and_the_most_attended_terms():
