@@ -127,18 +127,36 @@ def snapshot(widget: Any) -> str:
     return f'<div class="g2p-snapshot">{_snapshot(widget)}</div>'
 
 
-def record(widget: Any, steps: Mapping[str, Callable[[], Any]], *, restore: str | None = None) -> dict[str, str]:
-    """``{name: snapshot}`` after running each step (a function that sets the widget's controls,
-    which runs its callbacks at once in the kernel). Afterwards the step named ``restore`` (default:
-    the first) runs again, so the live widget starts in the view the book shows first."""
+def record(widget: Any, steps: Mapping[str, Callable[[], Any]], *, restore: bool = True) -> dict[str, str]:
+    """``{name: snapshot}`` after running each step (a function that sets the widget's controls, or
+    clicks its buttons, which runs their callbacks at once in the kernel). With ``restore`` the first
+    step runs again at the end, so the live widget starts in the view the book shows first."""
     if not steps:
         raise ValueError("record needs at least one step")
     views = {}
     for name, step in steps.items():
         step()
         views[str(name)] = snapshot(widget)
-    steps[restore if restore is not None else next(iter(steps))]()
+    if restore:
+        next(iter(steps.values()))()
     return views
+
+
+def find(widget: Any, description: str | None = None, kind: type | None = None) -> Any:
+    """The first widget in ``widget``'s tree (depth first) with this description and/or of this
+    type; ``LookupError`` if there is none."""
+    import ipywidgets as widgets
+
+    stack = [widget]
+    while stack:
+        current = stack.pop(0)
+        if (description is None or getattr(current, "description", None) == description) and \
+                (kind is None or isinstance(current, kind)):
+            return current
+        if isinstance(current, widgets.Box):
+            stack[:0] = list(current.children)
+    raise LookupError(f"no widget{f' described {description!r}' if description else ''}"
+                      f"{f' of type {kind.__name__}' if kind else ''} in this explorer")
 
 
 # ------------------------------------------------------------------------------------- selector

@@ -66,3 +66,56 @@ def diffusion_explorer(
     on_pick()
     return widgets.VBox([pick, widgets.HBox([lat, lon, use_coords]), widgets.HBox([guidance, align, seed]),
                          button, status, gallery])
+
+
+def record_diffusion_views(explorer: widgets.VBox, records: pd.DataFrame, *, n_barcodes: int = 3,
+                           latitudes: tuple[float, ...] = (0.0, 70.0)) -> dict[str, str]:
+    """Views of a :func:`diffusion_explorer` for the static book: for each of the first ``n_barcodes``
+    records of its dropdown that have coordinates, the samples at the specimen's own coordinates, at
+    each of ``latitudes`` (same longitude), and without coordinates. Each view presses Generate once."""
+    from g2p import widget_views
+
+    pick = widget_views.find(explorer, "barcode")
+    lat, lon = widget_views.find(explorer, "latitude"), widget_views.find(explorer, "longitude")
+    use_coords = widget_views.find(explorer, "use coordinates")
+    button = widget_views.find(explorer, kind=widgets.Button)
+    recs = records.head(len(pick.options)).reset_index(drop=True)
+    chosen = [i for i in range(len(recs)) if pd.notna(recs.at[i, "lat"]) and pd.notna(recs.at[i, "lon"])][:n_barcodes]
+
+    def generate(i: int, latitude: float | None, coordinates: bool = True):
+        def step() -> None:
+            pick.value = i
+            lat.value = float(recs.at[i, "lat"]) if latitude is None else latitude
+            lon.value = float(recs.at[i, "lon"])
+            use_coords.value = coordinates
+            button.click()
+        return step
+
+    views = {}
+    for i in chosen:
+        steps = {f"own coordinates ({recs.at[i, 'lat']:.0f}°)": generate(i, None)}
+        steps.update({f"latitude {value:.0f}°": generate(i, value) for value in latitudes})
+        steps["without coordinates"] = generate(i, None, coordinates=False)
+        label = dict((v, k) for k, v in pick.options)[i]
+        views[label] = widget_views.selector_html(widget_views.record(explorer, steps, restore=False),
+                                                  shared_style=False)
+    if chosen:
+        generate(chosen[0], None)()  # the live widget starts where the book's first view does
+    return views
+
+
+def show_diffusion_explorer(pipe, records: pd.DataFrame, *, recorded: int = 3, latitudes: tuple[float, ...] = (0.0, 70.0),
+                            **explorer_options):
+    """:func:`diffusion_explorer`, live in Jupyter, with :func:`record_diffusion_views` shown in the
+    static book. Display the returned object (last line of a cell)."""
+    from g2p import widget_views
+
+    explorer = diffusion_explorer(pipe, records, **explorer_options)
+    views = record_diffusion_views(explorer, records, n_barcodes=recorded, latitudes=latitudes)
+    note = ("Recorded when this chapter was executed: each tab is one held-out specimen, each button one "
+            "setting of the explorer (Generate pressed once, same seed). Open "
+            "<code>notebooks/06_generate_phenotypes.ipynb</code> in JupyterLab and run it to pick any barcode, "
+            "coordinates and guidance live.")
+    if not views:
+        views = {"explorer": widget_views.snapshot(explorer)}
+    return widget_views.LiveOrRecorded(explorer, views, title="Diffusion explorer", note=note)

@@ -43,8 +43,20 @@ def test_record_runs_each_step_then_restores_the_first():
     assert list(views) == ["A", "B"]
     assert "alpha" in views["A"] and "beta" in views["B"] and "beta" not in views["A"]
     assert calls == ["alpha", "beta", "alpha"] and label.value == "alpha"
+    widget_views.record(widgets.VBox([label]), {"A": setter("alpha"), "B": setter("beta")}, restore=False)
+    assert label.value == "beta"
     with pytest.raises(ValueError):
         widget_views.record(label, {})
+
+
+def test_find_walks_the_tree():
+    lat = widgets.FloatSlider(description="latitude")
+    button = widgets.Button(description="Generate")
+    box = widgets.VBox([widgets.HBox([widgets.Label("x"), lat]), button])
+    assert widget_views.find(box, "latitude") is lat
+    assert widget_views.find(box, kind=widgets.Button) is button
+    with pytest.raises(LookupError):
+        widget_views.find(box, "longitude")
 
 
 def test_selector_has_one_radio_and_panel_per_view_first_checked_and_css_rules():
