@@ -76,7 +76,8 @@ def test_intervention_effects_match_one_flip_at_a_time():
     bn.base_logits[:, 2] = -6.0 / (1 + np.exp(-1.0))
     related = np.zeros((3, 5), dtype=bool)
     related[0, 2] = True
-    result = interpret.intervention_effects(bn, related, max_elements=7)  # forces one concept per step
+    result = interpret.intervention_effects(bn, related, max_elements=7)  # one concept per block
+    assert np.array_equal(interpret.intervention_effects(bn, related).top_term, result.top_term)
     targets = interpret.flip_targets(bn)
     before = bn.probabilities()
     for g in range(bn.n_genes):
@@ -187,3 +188,4 @@ def test_attention_table_keeps_cls_and_the_most_attended_terms():
     summary = interpret.attention_summary(bn, {"GO:a": 5, "GO:b": 1, "GO:c": 9})
     assert summary["cls_share"] == pytest.approx(0.1)
     assert 0 < summary["entropy"] < 1
+

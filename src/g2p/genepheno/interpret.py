@@ -528,28 +528,31 @@ class InterventionResult:
     shuffled: np.ndarray  # genes × concepts: share of all concepts the top phenotype is related to
 
 
-def intervention_effects(bottleneck: Bottleneck, related: np.ndarray, *, max_elements: int = 2**24) -> InterventionResult:
+def intervention_effects(bottleneck: Bottleneck, related: np.ndarray, *, max_elements: int = 2**23) -> InterventionResult:
     """Flip every concept of every gene (:func:`flip_targets`), one concept at a time, and record the
-    phenotype with the largest absolute probability change. Exact and cheap: the head is linear, so
-    flipping concept k changes every logit of gene g by w[:, k] · (target − activation)."""
+    phenotype with the largest absolute probability change. Exact: the head is linear, so flipping
+    concept k changes every logit of gene g by w[:, k] · (target − activation); every phenotype is
+    evaluated (genes × concepts × phenotypes sigmoids, in blocks of ``max_elements``, in place)."""
     acts = torch.from_numpy(np.ascontiguousarray(bottleneck.activations, dtype=np.float32))
     targets = torch.from_numpy(flip_targets(bottleneck))
     weights = torch.from_numpy(np.ascontiguousarray(bottleneck.weights, dtype=np.float32))  # terms × concepts
     logits = torch.from_numpy(np.ascontiguousarray(bottleneck.logits(), dtype=np.float32))  # genes × terms
     base = torch.sigmoid(logits)
     n_genes, n_concepts = acts.shape
-    batch = max(1, max_elements // max(1, n_genes * weights.shape[0]))  # concepts per step (bounded memory)
-    top_term = np.zeros((n_genes, n_concepts), dtype=np.int64)
-    top_change = np.zeros((n_genes, n_concepts), dtype=np.float32)
+    batch = max(1, max_elements // max(1, n_genes * weights.shape[0]))  # concepts per block
+    delta = targets - acts  # genes × concepts
+    top_term = torch.zeros((n_genes, n_concepts), dtype=torch.int64)
     with torch.no_grad():
         for start in range(0, n_concepts, batch):
-            ks = torch.arange(start, min(start + batch, n_concepts))
-            delta = (targets[:, ks] - acts[:, ks])  # genes × b
-            shifted = logits[:, None, :] + delta[:, :, None] * weights[:, ks].T[None, :, :]  # genes × b × terms
-            change = torch.sigmoid(shifted) - base[:, None, :]
-            idx = change.abs().argmax(dim=-1)  # genes × b
-            top_term[:, ks.numpy()] = idx.numpy()
-            top_change[:, ks.numpy()] = torch.gather(change, 2, idx[..., None])[..., 0].numpy()
+            ks = slice(start, min(start + batch, n_concepts))
+            block = delta[:, ks, None] * weights[:, ks].T[None, :, :]  # genes × b × terms
+            block.add_(logits[:, None, :]).sigmoid_().sub_(base[:, None, :]).abs_()
+            top_term[:, ks] = block.argmax(dim=-1)
+        # the signed change of each winner, recomputed for it alone
+        rows = torch.arange(n_genes)[:, None]
+        w = weights.T[torch.arange(n_concepts)[None, :], top_term]  # genes × concepts: w[top, k]
+        top_change = torch.sigmoid(logits[rows, top_term] + delta * w) - base[rows, top_term]
+    top_term, top_change = top_term.numpy(), top_change.numpy()
     related = np.asarray(related, dtype=bool)
     if related.shape != (n_concepts, weights.shape[0]):
         raise ValueError(f"related is {related.shape}, expected concepts × terms {(n_concepts, weights.shape[0])}")
