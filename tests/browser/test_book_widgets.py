@@ -22,7 +22,7 @@ return outer.map(v => {
 """
 
 
-@pytest.mark.parametrize("page", ["04_interpretability"])
+@pytest.mark.parametrize("page", ["04_interpretability", "06_generate_phenotypes"])
 def test_explorer_views_render_and_switch(driver, smoke_book: Path, page: str) -> None:
     from selenium.webdriver.common.by import By
 
