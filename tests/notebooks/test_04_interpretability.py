@@ -51,7 +51,7 @@ def test_flips_agree_with_the_models_own_phenotype_head(params):
     head = loaded.model.phenotype_head
     rng = np.random.default_rng(0)
     for g, k in zip(rng.integers(0, bn.n_genes, 5), rng.integers(0, len(bn.concepts), 5)):
-        units = torch.sigmoid(torch.tensor(bn.concept_logits[g]))
+        units = torch.tensor(bn.activations[g])  # σ(concept logits), or the logits for identity units
         flipped = units.clone()
         flipped[k] = float(targets[g, k])
         with torch.no_grad():
