@@ -54,6 +54,8 @@ def test_flips_agree_with_the_models_own_phenotype_head(params):
         units = torch.tensor(bn.activations[g])  # σ(concept logits), or the logits for identity units
         flipped = units.clone()
         flipped[k] = float(targets[g, k])
+        free = torch.tensor(bn.free_activations[g])  # the unsupervised units, if the model has any
+        units, flipped = torch.cat([units, free]), torch.cat([flipped, free])
         with torch.no_grad():
             change = torch.sigmoid(head(flipped)) - torch.sigmoid(head(units))
         assert result.top_term[g, k] == int(change.abs().argmax())

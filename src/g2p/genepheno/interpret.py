@@ -61,6 +61,7 @@ class Bottleneck:
     attention: np.ndarray | None = None
     go_tokens: list[list[str]] = field(default_factory=list)
     split: str = "test"
+    free_activations: np.ndarray | None = None  # genes × free units (already in base_logits)
 
     def __post_init__(self) -> None:
         n_genes, n_concepts = self.concept_logits.shape
@@ -178,7 +179,7 @@ def read_bottleneck(loaded, dataset, split: str = "test", *, attention: bool = T
         labels=dataset.labels[rows].tocsr(), concept_labels=dataset.concept_labels[rows].tocsr(),
         activation=activation, attention=_pad_attention(maps) if want_attention else None,
         go_tokens=_go_token_names(encoded.go_ids, loaded.vocab) if encoded.go_ids is not None else [],
-        split=split,
+        split=split, free_activations=activate(free_logits, activation),
     )
     model_logits = np.concatenate(logits) if logits else np.zeros_like(base)
     if not np.allclose(result.logits(), model_logits, atol=1e-3, rtol=1e-3):
