@@ -134,6 +134,27 @@ def test_related_pairs_find_the_planted_enrichment_in_training_genes_only():
     assert np.array_equal(interpret.related_pairs(changed, "train", fdr=0.05), related)
 
 
+def test_related_pairs_equal_exact_tests_on_every_pair():
+    from scipy.stats import hypergeom
+
+    rng = np.random.default_rng(3)
+    n, n_concepts, n_terms = 300, 12, 40
+    concept = (rng.random((n, n_concepts)) < rng.uniform(0.05, 0.5, n_concepts)).astype(np.float32)
+    labels = (rng.random((n, n_terms)) < 0.1).astype(np.float32)
+    for j in range(0, n_terms, 3):  # plant enrichments of varied strength
+        k = j % n_concepts
+        labels[:, j] = np.maximum(labels[:, j], concept[:, k] * (rng.random(n) < 0.1 + 0.02 * j))
+    dataset = dataclasses.replace(
+        tiny_dataset(), genes=pd.DataFrame({"gene_id": range(n), "split": ["train"] * n}),
+        labels=sp.csr_matrix(labels), concept_labels=sp.csr_matrix(concept))
+    x = concept.T @ labels
+    p = hypergeom.sf(x - 1, n, concept.sum(0)[:, None], labels.sum(0)[None, :])
+    for fdr in (0.01, 0.05, 0.2):
+        expected = interpret.benjamini_hochberg(p) < fdr
+        assert 0 < expected.sum() < expected.size
+        assert np.array_equal(interpret.related_pairs(dataset, fdr=fdr), expected), fdr
+
+
 def test_pick_case_genes_orders_by_average_precision():
     bn = make_bottleneck(n_genes=12, seed=3)
     bn.labels = sp.csr_matrix(np.ones((12, 5), dtype=np.float32) * (np.arange(5) < 3))

@@ -473,19 +473,34 @@ def related_pairs(dataset, split: str = "train", *, fdr: float = 0.05) -> np.nda
     """Concepts × terms boolean: the term is *enriched* among the ``split`` genes annotated with the
     concept (one-sided hypergeometric test of the overlap, Benjamini–Hochberg over all pairs at
     ``fdr``). This is what "a phenotype related to that concept" means in the intervention statistic;
-    it uses training genes only, never the genes the statistic is computed on."""
+    it uses training genes only, never the genes the statistic is computed on.
+
+    Exact p-values are computed only where they can matter: a pair whose overlap is not above its
+    expectation, or whose point probability P(X = x) alone exceeds ``fdr`` (so P(X ≥ x) does too),
+    can never be rejected by BH at ``fdr``, whatever its exact p-value; it gets p = 1."""
+    from scipy.special import gammaln
     from scipy.stats import hypergeom
 
     rows = dataset.split_index(split)
     concept = dataset.concept_labels[rows].tocsc().astype(np.float64)
     labels = dataset.labels[rows].tocsc().astype(np.float64)
-    both = np.asarray((concept.T @ labels).todense())  # concepts × terms
-    n_concept = np.asarray(concept.sum(axis=0)).ravel()[:, None]
-    n_term = np.asarray(labels.sum(axis=0)).ravel()[None, :]
+    both = np.asarray((concept.T @ labels).todense())  # concepts × terms: x
+    n_concept = np.broadcast_to(np.asarray(concept.sum(axis=0)).ravel()[:, None], both.shape)  # n
+    n_term = np.broadcast_to(np.asarray(labels.sum(axis=0)).ravel()[None, :], both.shape)  # N
+    total = float(len(rows))  # M
+
+    def log_choose(a, b):
+        return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
+
     p = np.ones_like(both)
-    tested = both > 0
-    p[tested] = hypergeom.sf(both[tested] - 1, len(rows), np.broadcast_to(n_concept, both.shape)[tested],
-                             np.broadcast_to(n_term, both.shape)[tested])
+    enriched = (both > 0) & (both * total > n_concept * n_term)
+    x, n, big_n = both[enriched], n_concept[enriched], n_term[enriched]
+    log_pmf = log_choose(n, x) + log_choose(total - n, big_n - x) - log_choose(total, big_n)
+    candidate = np.flatnonzero(enriched)[log_pmf <= np.log(fdr)]
+    if len(candidate):
+        triples = np.stack([both.flat[candidate], n_concept.flat[candidate], n_term.flat[candidate]], axis=1)
+        unique, inverse = np.unique(triples, axis=0, return_inverse=True)
+        p.flat[candidate] = hypergeom.sf(unique[:, 0] - 1, total, unique[:, 1], unique[:, 2])[inverse.ravel()]
     return benjamini_hochberg(p) < fdr
 
 
@@ -763,16 +778,23 @@ def plot_exclusive(frame: pd.DataFrame):
     return fig
 
 
-def variant_test_scores(preset: str, dataset_name: str, variant: str, seeds) -> list[np.ndarray]:
-    """Test-split probabilities of a trained variant, one array per seed (runs of notebooks 02/03)."""
+def variant_test_scores(preset: str, dataset_name: str, variant: str, seeds,
+                        known: dict[int, np.ndarray] | None = None) -> list[np.ndarray]:
+    """Test-split probabilities of a trained variant, one array per seed (runs of notebooks 02/03);
+    ``known`` gives seeds already scored (e.g. ``{0: reading.test.probabilities()}``)."""
     from g2p.data.curate import load
     from g2p.genepheno import predict
 
     dataset = load(dataset_name)
     out = []
     for seed in seeds:
-        load_trained(preset, dataset_name, variant, seed)  # a missing run: the error names its notebook
-        out.append(predict.predict_scores(run_dir(preset, dataset_name, variant, seed), dataset, "test"))
+        if known and seed in known:
+            out.append(np.asarray(known[seed]))
+            continue
+        folder = run_dir(preset, dataset_name, variant, seed)
+        if not folder.is_dir():
+            load_trained(preset, dataset_name, variant, seed)  # raises, naming the notebook that trains it
+        out.append(predict.predict_scores(folder, dataset, "test"))
     return out
 
 
