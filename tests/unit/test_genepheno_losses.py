@@ -198,3 +198,16 @@ def test_mean_reduction_puts_the_three_terms_on_one_scale():
         values = [parts.mlc.item(), parts.ex.item(), parts.go.item()]
         assert all(0.01 < v < 20 for v in values), (kind, values)
         assert max(values) / min(values) < 20, (kind, values)
+
+
+@pytest.mark.parametrize("kind", ["contrastive", "anchored", "zlpr", "anchored+bce"])
+def test_far_separated_classes_give_finite_loss_and_gradient(kind):
+    """Positives 200 above the negatives (a trained model can get there): the masked log-sum-exp must not
+    compute exp of an excluded entry far above its peak (inf · 0 = NaN)."""
+    s = torch.tensor([[100.0, 90.0, -100.0, -110.0], [-100.0, 100.0, -90.0, 95.0]], requires_grad=True)
+    y = torch.tensor([[1, 1, 0, 0], [0, 1, 0, 1]])
+    for reduction in ("sum", "mean"):
+        loss = losses.label_loss(s, y, kind, reduction=reduction)
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(s.grad).all(), (kind, reduction)
+        s.grad = None

@@ -51,7 +51,9 @@ def _masked_logsumexp(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     peak = (x.detach() - (1 - mask) * 1e30).amax(-1, keepdim=True)
     empty = peak < -1e29
     peak = peak.masked_fill(empty, 0.0)
-    total = (torch.exp(x - peak) * mask).sum(-1, keepdim=True)
+    # Entries outside the mask may lie far above the peak: clamp their exponent (they are multiplied
+    # by 0, and exp overflowing to inf would make 0 · inf = NaN).
+    total = (torch.exp((x - peak).clamp(max=0.0)) * mask).sum(-1, keepdim=True)
     lse = peak + torch.log(total.clamp(min=torch.finfo(x.dtype).tiny))
     return lse.masked_fill(empty, -1e30).squeeze(-1)
 
