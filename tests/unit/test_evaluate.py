@@ -81,7 +81,7 @@ def test_genepheno_variants_train_and_score_per_seed(toy, tmp_path, monkeypatch)
     monkeypatch.setattr(evaluate.paths, "runs", tmp_path / "runs")
     results = evaluate.run_benchmark(
         "toy", "smoke", variants=["complete", "no_exclusive"], overrides=TINY_MODEL, n_boot=5, seeds=[0, 1],
-        baseline_settings=FAST_BASELINES, output_dir=tmp_path / "out", loader=lambda name: toy, progress=None)
+        ablation_seeds=[1], baseline_settings=FAST_BASELINES, output_dir=tmp_path / "out", loader=lambda name: toy, progress=None)
     ours = results[results["name"].isin(["complete", "no_exclusive"])]
     assert set(ours["kind"]) == {"ours", "ablation"}
     assert ours[["fmax", "auc"]].apply(lambda c: c.between(0, 1)).all().all()
@@ -90,10 +90,13 @@ def test_genepheno_variants_train_and_score_per_seed(toy, tmp_path, monkeypatch)
     # trained methods once per seed, deterministic baselines once; bootstrap bounds only for seed 0
     per_method = results[results["bin"] == "All"].groupby("name")["seed"].apply(sorted)
     assert per_method["complete"] == [0, 1] and per_method["deeppheno_like"] == [0, 1]
+    assert per_method["no_exclusive"] == [1]  # ablations only on ablation_seeds
     assert per_method["naive"] == [0]
     all_rows = results[results["bin"] == "All"]
     assert all_rows[all_rows["seed"] == 1]["fmax_lo"].isna().all()
     assert all_rows[all_rows["seed"] == 0]["fmax_lo"].notna().all()
+    with pytest.raises(ValueError, match="subset of seeds"):
+        evaluate.run_benchmark("toy", "smoke", seeds=[0], ablation_seeds=[2], loader=lambda name: toy, progress=None)
     summary = evaluate.summarise(results)
     row = summary[(summary["name"] == "complete") & (summary["bin"] == "All")].iloc[0]
     both = all_rows[all_rows["name"] == "complete"]["fmax"]

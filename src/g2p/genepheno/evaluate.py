@@ -59,8 +59,9 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {v.key: v for v in (
     Variant("complete", "GenePheno", "ours", {}, "complete"),
-    Variant("paper_loss", "GenePheno with the paper's L_MLC (unanchored, summed)", "ablation",
+    Variant("paper_loss", "GenePheno with the paper's L_MLC summed over terms", "ablation",
             {"loss": "contrastive", "loss_reduction": "sum"}),
+    Variant("anchored", "GenePheno with a zero-anchored L_MLC", "ablation", {"loss": "anchored"}),
     Variant("no_go", "GenePheno w/o GO input (sequence only)", "ablation", {"use_go": False}, "w/o GO input"),
     Variant("no_sequence", "GenePheno w/o sequence input (GO only)", "ablation", {"use_sequence": False},
             "w/o sequence input"),
@@ -250,6 +251,7 @@ def run_benchmark(
     overrides: dict[str, Any] | None = None,
     n_boot: int | None = None,
     seeds: Sequence[int] | None = None,
+    ablation_seeds: Sequence[int] | None = None,
     variants: Sequence[str] | None = None,
     baseline_settings: dict[str, Any] | None = None,
     use_aligner: bool | None = None,
@@ -261,8 +263,10 @@ def run_benchmark(
     """Evaluate GenePheno (complete + ablations) and every baseline on the test split; see module doc.
 
     ``dataset_name``: one curated dataset name (``mpo``, ``hpo``, ``mpo-max400`` …) or several.
-    Unset arguments come from the preset's ``03_evaluate`` block (``n_boot``, ``seeds``, ``variants``,
-    ``baselines``, ``workers``). With ``workers`` > 1 every training run (GenePheno variants × seeds,
+    Unset arguments come from the preset's ``03_evaluate`` block (``n_boot``, ``seeds``,
+    ``ablation_seeds``, ``variants``, ``baselines``, ``workers``). The complete model and the trained
+    baselines run with every seed of ``seeds``; the ablations with ``ablation_seeds`` (a subset of
+    ``seeds``; default all of them), which a CPU preset may shorten to save time. With ``workers`` > 1 every training run (GenePheno variants × seeds,
     trained baselines × seeds) first runs in that many processes (:func:`train.train_many`); scoring
     then reuses the finished runs. Trained baselines get GenePheno's ``epochs`` and ``patience`` (equal budgets)
     unless ``baselines`` sets them. ``overrides`` are TrainConfig fields applied to every variant (see
@@ -277,6 +281,10 @@ def run_benchmark(
     seeds = [int(s) for s in (seeds if seeds is not None else block.get("seeds", [block.get("seed", 0)]))]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
+    ablation_seeds = [int(s) for s in (ablation_seeds if ablation_seeds is not None
+                                       else block.get("ablation_seeds") or seeds)]
+    if not set(ablation_seeds) <= set(seeds):
+        raise ValueError(f"ablation_seeds {ablation_seeds} must be a subset of seeds {seeds}")
     chosen = list(variants if variants is not None else block.get("variants", list(VARIANTS)))
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
@@ -301,21 +309,23 @@ def run_benchmark(
         cache = out / name / "baselines"
         if workers > 1:
             jobs = [train.TrainJob(name, _variant_config(preset, VARIANTS[key], overrides, seed),
-                                   variant_dir(preset, name, key, seed)) for seed in seeds for key in chosen]
+                                   variant_dir(preset, name, key, seed))
+                    for seed in seeds for key in _variants_for(seed, chosen, ablation_seeds)]
             fits = [(name, baseline_name, {**base_settings, "seed": seed}, use_aligner, cache, seed)
                     for seed in seeds for baseline_name in baselines_mod.TRAINED]
             say(f"[{label}] training {len(jobs)} GenePheno runs and {len(fits)} baselines in {workers} processes")
             _run_in_pool(jobs, fits, workers)
         entries: list[MethodScores] = []
         for seed in seeds:
-            for key in chosen:
+            for key in _variants_for(seed, chosen, ablation_seeds):
                 entries.append(train_variant(dataset, name, preset, VARIANTS[key], overrides, seed))
             config = baselines_mod.BaselineConfig.from_dict({**base_settings, "seed": seed})
             for baseline in baselines_mod.all_baselines(config, use_aligner):
                 trained = baseline.name in baselines_mod.TRAINED
                 if trained or seed == seeds[0]:
                     entries.append(run_baseline(dataset, baseline, cache, seed if trained else None))
-            say(f"[{label}] seed {seed}: {len(chosen)} GenePheno variants and the baselines done")
+            say(f"[{label}] seed {seed}: {len(_variants_for(seed, chosen, ablation_seeds))} GenePheno variants "
+                "and the baselines done")
         tables = []
         for entry in entries:
             table = score_rows(dataset, label, entry, n_boot if entry.seed == seeds[0] else 0, seeds[0])
@@ -334,6 +344,11 @@ def run_benchmark(
     _merge_and_write(out / RESULTS_FILE, results, done)
     _merge_and_write(out / VIOLATIONS_FILE, pd.DataFrame(violations), done)
     return results
+
+
+def _variants_for(seed: int, chosen: Sequence[str], ablation_seeds: Sequence[int]) -> list[str]:
+    """The variants trained with ``seed``: the complete model always, the ablations on ``ablation_seeds``."""
+    return [key for key in chosen if key == "complete" or seed in ablation_seeds]
 
 
 METRICS = ("fmax", "auc", "aupr")
@@ -373,6 +388,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--n-boot", type=positive_int, help="bootstrap replicates (default: from the preset)")
     parser.add_argument("--seeds", type=non_negative_int, nargs="+", help="training seeds (default: from the preset)")
+    parser.add_argument("--ablation-seeds", type=non_negative_int, nargs="+",
+                        help="the ablations' seeds, a subset of --seeds (default: from the preset)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="GenePheno variants to include")
     parser.add_argument("--encoder", choices=["kmer", "cnn", "hf"], help="override the preset's GenePheno encoder")
     parser.add_argument("--no-aligner", action="store_true", help="use the k-mer fallback instead of DIAMOND")
@@ -382,7 +399,8 @@ def main(args: argparse.Namespace) -> int:
     datasets = args.datasets or settings(args.preset).get("datasets") or ["mpo", "hpo"]
     results = run_benchmark(
         datasets, args.preset, overrides=model_overrides(encoder=args.encoder), n_boot=args.n_boot,
-        seeds=args.seeds, variants=args.variants, use_aligner=False if args.no_aligner else None,
+        seeds=args.seeds, ablation_seeds=args.ablation_seeds, variants=args.variants,
+        use_aligner=False if args.no_aligner else None,
     )
     summary = summarise(results)
     shown = summary[summary["bin"] == metrics.ALL][["dataset", "method", "kind", "n_seeds", "fmax", "fmax_sd",

@@ -183,7 +183,7 @@ def genepheno_loss(
     concept_targets: torch.Tensor | None,
     exclusive_pairs: torch.Tensor,
     *,
-    loss: str = "anchored",
+    loss: str = "contrastive",
     reduction: str = "mean",
     tau: float = 1.0,
     lambda_ex: float = 0.1,

@@ -65,7 +65,7 @@ class GenePhenoConfig(PreTrainedConfig):
         dropout: float = 0.1,
         use_sequence: bool = True,
         use_go: bool = True,
-        loss: str = "anchored",
+        loss: str = "contrastive",
         loss_reduction: str = "mean",
         lambda_ex: float = 0.1,
         lambda_go: float = 0.1,

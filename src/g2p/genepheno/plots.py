@@ -236,7 +236,8 @@ def verdict(summary: pd.DataFrame, dataset: str) -> str:
 
 def ablation_findings(summary: pd.DataFrame, dataset: str, metric: str = "fmax") -> str:
     """A Markdown list: each ablation's mean difference to the complete model and whether it exceeds
-    seed noise (|Δ| > 2 × the larger of the two standard deviations) or lies within it."""
+    seed noise (|Δ| > 2 × the larger of the two standard deviations over seeds; an ablation run with
+    one seed is judged by the complete model's spread) or lies within it."""
     ours, ours_sd = _mean_sd(summary, dataset, "complete", metric)
     rows = summary[(summary["dataset"] == dataset) & (summary["kind"] == "ablation") & (summary["bin"] == metrics.ALL)]
     lines = []
@@ -244,5 +245,7 @@ def ablation_findings(summary: pd.DataFrame, dataset: str, metric: str = "fmax")
         delta = float(getattr(row, metric)) - ours
         noise = 2 * max(float(getattr(row, f"{metric}_sd")), ours_sd)
         judged = ("beyond seed noise" if abs(delta) > noise else "within seed noise") if noise > 0 else "single seed"
-        lines.append(f"- {row.method}: {100 * delta:+.1f} points {METRIC_LABELS[metric]} ({judged})")
+        seeds = int(getattr(row, "n_seeds", 1))
+        lines.append(f"- {row.method}: {100 * delta:+.1f} points {METRIC_LABELS[metric]} "
+                     f"({seeds} seed{'s' if seeds != 1 else ''}; {judged})")
     return "\n".join(lines)

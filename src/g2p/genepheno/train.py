@@ -92,7 +92,7 @@ class TrainConfig:
     tau: float = 1.0
     use_sequence: bool = True
     use_go: bool = True
-    loss: str = "anchored"  # losses.LABEL_LOSSES; "contrastive" is the paper's L_MLC
+    loss: str = "contrastive"  # losses.LABEL_LOSSES: the paper's L_MLC; "anchored" adds a zero-logit anchor
     loss_reduction: str = "mean"  # "sum": the paper's sums over terms; "mean": per term set (λ comparable)
     concept_floor: float = -2.0  # lowest initial concept logit (σ' ≥ 0.1 at start)
     free_units: int = 0  # unsupervised bottleneck units beside the GO concepts (0: the paper's bottleneck)
