@@ -8,7 +8,8 @@ model, so ``save_pretrained``/``from_pretrained`` round-trip the whole model.  E
    ``f = f(∅,∅) + s·(f(DNA,env) − f(∅,∅))`` (``guidance_scale`` s; 0 samples the unconditional model);
    with ``environment_guidance_scale`` s_e the environment gets its own term,
    ``f = f(∅,∅) + s·(f(DNA,∅) − f(∅,∅)) + s_e·(f(DNA,env) − f(DNA,∅))``;
-2. the gene–image alignment gradient on ε (``alignment_scale``; 0 switches it off);
+2. the gene–image alignment gradient on ε (``alignment_scale``; 0 switches it off), on the steps with
+   ᾱ_t ≥ ``alignment_min_alpha_bar`` (at pure noise it would throw x₀ far out of range);
 3. the x₀ estimate clipped to the range of the standardised training latents (``clip_x0``);
 4. one sampler step.
 
@@ -37,7 +38,7 @@ from tqdm.auto import tqdm
 from g2p import atomic
 from g2p.g2pdiff.alignment import NoisyLatentEncoder, guided_noise
 from g2p.g2pdiff.conditioner import Conditioning, DNAConditioner, validate_barcodes, validate_coordinates
-from g2p.g2pdiff.latents import LatentStandardizer
+from g2p.g2pdiff.latents import LatentStandardizer, channels_last
 
 
 def _as_list(value: float | Sequence[float] | None, n: int, name: str) -> list[float]:
@@ -86,8 +87,10 @@ class G2PDiffusionPipeline(DiffusionPipeline):
         """Standardised latents → images ``[N, 3, H, W]`` in [0, 1]."""
         if self.latent_norm is not None:
             latents = self.latent_norm.unstandardize(latents)
-        images = self.vae.decode(latents / self.vae.config.scaling_factor).sample
-        return (images.float().clamp(-1, 1) + 1) / 2
+        channels_last(self.vae)
+        latents = (latents / self.vae.config.scaling_factor).contiguous(memory_format=torch.channels_last)
+        images = self.vae.decode(latents).sample
+        return ((images.float().clamp(-1, 1) + 1) / 2).contiguous()
 
     @torch.no_grad()
     def __call__(
@@ -105,6 +108,7 @@ class G2PDiffusionPipeline(DiffusionPipeline):
         progress: bool = False,
         environment_guidance_scale: float | None = None,
         clip_x0: bool = True,
+        alignment_min_alpha_bar: float = 0.05,
     ) -> ImagePipelineOutput | tuple:
         """Generate ``num_images_per_barcode`` images per barcode (barcode-major order).
 
@@ -166,10 +170,15 @@ class G2PDiffusionPipeline(DiffusionPipeline):
                     eps, x0 = a * out + b * model_in, a * model_in - b * out
                 else:
                     eps, x0 = out, (model_in - b * out) / a
-                if use_alignment:
+                # near ᾱ = 0 the guided x0 moves by w·(1−ᾱ)·∇/√ᾱ: it explodes and the clipped x0
+                # would feed a data-prediction solver junk, so guidance waits for some signal
+                if use_alignment and float(alpha_bar) >= alignment_min_alpha_bar:
                     grad = self.alignment.guidance_gradient(model_in, t, cond.pooled)
-                    eps = guided_noise(eps, grad, alpha_bar, alignment_scale)
-                    x0 = (model_in - b * eps) / a
+                    guided = guided_noise(eps, grad, alpha_bar, alignment_scale)
+                    # x0 moves by b·Δε / a; written as an update, not as (x − b·ε)/a, because a ≈ 0 at
+                    # the first steps would amplify rounding errors even when the gradient is zero
+                    x0 = x0 + b * (eps - guided) / a
+                    eps = guided
                 if clip_x0 and self.latent_norm is not None:
                     x0 = self.latent_norm.clip(x0)
                     eps = (model_in - a * x0) / b
