@@ -53,7 +53,8 @@ def latitude_sweep(
     Spearman's ρ between generated and true values along the sweep) and ``rank_corr_min``; with
     ``evaluators``, ``table`` also has ``same_genus`` (fraction of the samples classified to the
     record's genus) and ``body_plan["same_genus"]`` the fraction over all samples; with
-    ``genus_order`` (genus → order of the training records) also ``same_order``.
+    ``genus_order`` (genus → order of the training records) also ``same_order``; ``truth_same_*``
+    are the same fractions for the simulator's renders along the sweep (the classifier's reference).
     """
     from g2p.g2pdiff.simulator import sweep_latitude
 
@@ -76,12 +77,14 @@ def latitude_sweep(
         true = simulator.measure(truth)
         same = {}
         if evaluators is not None:
-            genus_logits, _ = evaluators.classify(images)
-            names = np.asarray(evaluators.config.genera)[genus_logits.argmax(dim=1).numpy()]
-            same["same_genus"] = (names == record["genus"]).reshape(s, k).mean(axis=1)
-            if genus_order is not None:
-                orders = np.asarray([genus_order.get(g) for g in names], dtype=object)
-                same["same_order"] = (orders == record["order"]).reshape(s, k).mean(axis=1)
+            # the same check on the simulator's own renders along the sweep is the reference
+            for prefix, pictures, per in (("", images, k), ("truth_", truth, 1)):
+                genus_logits, _ = evaluators.classify(pictures)
+                names = np.asarray(evaluators.config.genera)[genus_logits.argmax(dim=1).numpy()]
+                same[f"{prefix}same_genus"] = (names == record["genus"]).reshape(s, per).mean(axis=1)
+                if genus_order is not None:
+                    orders = np.asarray([genus_order.get(g) for g in names], dtype=object)
+                    same[f"{prefix}same_order"] = (orders == record["order"]).reshape(s, per).mean(axis=1)
         for i, lat in enumerate(lats):
             for trait in true.columns:
                 row = {"record": r, "processid": record["processid"], "species": record.get("species"),
@@ -101,7 +104,8 @@ def latitude_sweep(
                         "rank_corr_min": float(np.nanmin(rhos))})
     summary = pd.DataFrame(summary).set_index("trait")
     settings = table.drop_duplicates(["record", "lat"])
-    body_plan = {name: float(settings[name].mean()) for name in ("same_genus", "same_order") if name in table.columns}
+    body_plan = {name: float(settings[name].mean()) for name in
+                 ("same_genus", "same_order", "truth_same_genus", "truth_same_order") if name in table.columns}
     labels = [str(r.get("species", r["processid"])) for _, r in recs.iterrows()]
     return Sweep(table, torch.stack(truths), torch.stack(firsts), summary, labels, body_plan)
 
