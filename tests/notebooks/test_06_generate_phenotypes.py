@@ -66,7 +66,11 @@ def test_sweep_and_background_numbers(outputs):
     values, _ = outputs
     for trait in ("area_fraction", "length", "darkness"):
         assert math.isfinite(values[f"g2pdiff_latitude_{trait}_mae"])
-        assert -1 <= values[f"g2pdiff_latitude_{trait}_rank_corr"] <= 1
+        # glued for every trait, since the prose cites them all; nan when every generated curve is flat
+        # (Spearman's rho undefined), which an undertrained smoke model can produce
+        for column in ("rank_corr", "rank_corr_min"):
+            rho = float(values[f"g2pdiff_latitude_{trait}_{column}"])
+            assert math.isnan(rho) or -1 <= rho <= 1, (trait, column, rho)
     assert 0 <= values["g2pdiff_latitude_same_genus"] <= values["g2pdiff_latitude_same_order"] <= 1
     # truth renders are drawn on the background colour itself
     assert values["g2pdiff_background_truth"] < 1.0
