@@ -38,6 +38,7 @@ import pandas as pd
 from g2p import atomic, paths, presets
 from g2p.genepheno import baselines as baselines_mod
 from g2p.genepheno import metrics
+from g2p.genepheno.summary import METRICS, summarise  # noqa: F401  (re-exported: evaluate.summarise)
 from g2p.genepheno.train import dataset_fingerprint
 
 NOTEBOOK = "03_evaluate"
@@ -349,26 +350,6 @@ def run_benchmark(
 def _variants_for(seed: int, chosen: Sequence[str], ablation_seeds: Sequence[int]) -> list[str]:
     """The variants trained with ``seed``: the complete model always, the ablations on ``ablation_seeds``."""
     return [key for key in chosen if key == "complete" or seed in ablation_seeds]
-
-
-METRICS = ("fmax", "auc", "aupr")
-
-
-def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per dataset × method × bin: the mean over seeds of each metric, its sample standard
-    deviation (``<metric>_sd``; 0 for a single seed or a deterministic method), ``n_seeds``, and the
-    bootstrap interval of the first seed (``<metric>_lo``/``_hi``, NaN where none was computed)."""
-    keys = ["dataset", "name", "method", "kind", "bin"]
-    extra = [c for c in ("curated", "paper_label") if c in results.columns]
-    grouped = results.groupby(keys, sort=False, dropna=False)
-    means = grouped[list(METRICS)].mean()
-    spread = grouped[list(METRICS)].std(ddof=1).fillna(0.0).add_suffix("_sd")
-    first = results.sort_values("seed", kind="stable").groupby(keys, sort=False, dropna=False).first()
-    bounds = first[[f"{m}_{b}" for m in METRICS for b in ("lo", "hi")] + extra]
-    parts = [means, spread, bounds, grouped["seed"].nunique().rename("n_seeds")]
-    if "wall_s" in results.columns:
-        parts.append(grouped["wall_s"].mean())
-    return pd.concat(parts, axis=1).reset_index()
 
 
 def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -15,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from g2p.genepheno import metrics, published
+from g2p.genepheno.summary import best_baseline  # noqa: F401  (re-exported: plots.best_baseline)
 
 METRIC_LABELS = {"fmax": "Fmax", "auc": "AUC", "aupr": "AUPR"}
 TABLE1_KINDS = ("baseline", "ours")
@@ -108,14 +109,6 @@ def violations_table(violations: pd.DataFrame) -> pd.DataFrame:
     truth = violations.groupby("dataset")["label_rate"].first() * 100
     table.loc["(true labels)"] = truth
     return table.round(3)
-
-
-def best_baseline(results: pd.DataFrame, dataset: str, metric: str = "fmax", bin: str = metrics.ALL) -> pd.Series:
-    """The row of the strongest baseline (by ``metric`` in ``bin``; the mean over seeds in a summary)."""
-    rows = results[(results["dataset"] == dataset) & (results["kind"] == "baseline") & (results["bin"] == bin)]
-    if rows.empty:
-        raise ValueError(f"no baseline results for {dataset!r}")
-    return rows.loc[rows[metric].idxmax()]
 
 
 def value(results: pd.DataFrame, dataset: str, name: str, metric: str = "fmax", bin: str = metrics.ALL) -> float:
