@@ -42,7 +42,7 @@ from typing import Any
 import nbformat
 import yaml
 
-from g2p import atomic, paths, presets, provenance
+from g2p import atomic, bookpages, landing, paths, presets, provenance
 from g2p.errors import G2PError, InputError
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -336,7 +336,8 @@ def run(
             seed = presets.load(preset).get("common", {}).get("seed")
             prov = provenance.collect(preset, run_id, seed=seed, notebooks=records, git=git)
             json_path, _ = provenance.write(prov, executed_dir.parent)
-            _log(f"provenance written to {json_path.parent}")
+            landing.write(preset, executed_dir.parent)
+            _log(f"provenance and landing page written to {json_path.parent}")
     return RunResult(preset, run_id, executed_dir, records)
 
 
@@ -411,16 +412,18 @@ def missing_book_inputs(root: Path | None = None) -> list[str]:
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
 
 
-def _sync(source: Path, target: Path) -> None:
+def _sync(source: Path, target: Path, *, leave: str | None = None) -> None:
     """Make ``target`` an exact copy of file or folder ``source`` (copy2 keeps mtimes, so Sphinx only
-    rebuilds pages whose source changed); a missing ``source`` removes ``target``."""
+    rebuilds pages whose source changed); a missing ``source`` removes ``target``. Files of a folder
+    matching the glob ``leave`` are not copied (the caller writes them) but kept while ``source`` has them."""
     if source.is_dir():
         target.mkdir(parents=True, exist_ok=True)
         wanted = {p.name for p in source.iterdir() if not p.name.startswith(".") and p.name != "failed"}
         for stale in [p for p in target.iterdir() if p.name not in wanted]:
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         for name in sorted(wanted):
-            _sync(source / name, target / name)
+            if leave is None or not (source / name).match(leave):
+                _sync(source / name, target / name)
     elif source.is_file():
         if target.is_dir():
             shutil.rmtree(target)
@@ -440,16 +443,24 @@ def stage_book(preset: str, *, source_root: Path | None = None, build_dir: Path 
 
     The stage has the source tree's layout, so ``_toc.yml``'s pages (``build/executed/NN_*``,
     ``build/provenance``) and the banners' relative links need no rewriting: ``_config.yml``,
-    ``_toc.yml`` and ``book/`` come from the source tree, ``build/executed/`` and
-    ``build/provenance.md`` from ``build/<preset>/``.
+    ``_toc.yml`` and ``book/`` come from the source tree, ``build/executed/`` (each notebook made a page
+    by :func:`g2p.bookpages.prepare`), ``build/provenance.md`` and ``build/landing.md`` (rewritten from
+    the results files, :mod:`g2p.landing`) from ``build/<preset>/``, ``figures/`` from
+    ``figures/<preset>/``.
     """
     source_root = source_root or paths.root
     build_dir = build_dir or paths.build_dir(preset)
     stage = stage or build_dir / "book"
     for name in BOOK_SOURCES:
         _sync(source_root / name, stage / name)
-    _sync(build_dir / "executed", stage / "build" / "executed")
+    executed, staged = build_dir / "executed", stage / "build" / "executed"
+    _sync(executed, staged, leave=NOTEBOOK_GLOB)  # removes the pages of notebooks that are gone
+    for notebook in sorted(executed.glob(NOTEBOOK_GLOB)):
+        bookpages.stage_notebook(notebook, staged / notebook.name, preset, build_dir.parent)
     _sync(build_dir / provenance.PROVENANCE_MD, stage / "build" / provenance.PROVENANCE_MD)
+    landing.write(preset, build_dir)
+    _sync(build_dir / landing.LANDING_MD, stage / "build" / landing.LANDING_MD)
+    _sync(paths.figures_dir(preset), stage / "figures")
     return stage
 
 
@@ -492,7 +503,14 @@ def build_book(preset: str = "quick", path_output: Path | None = None, *, source
     except subprocess.CalledProcessError as exc:
         raise G2PError(f"jupyter-book failed (exit {exc.returncode}); warnings are errors (-W)", path=stage,
                        hint="the Sphinx messages above name the page") from exc
-    return output / "_build" / "html"
+    html = output / "_build" / "html"
+    # The page's download button serves _sources/<page>.ipynb: make it the executed notebook exactly as
+    # papermill wrote it (runnable in Jupyter), not the staged page (figure blocks, folded cells).
+    for notebook in sorted((build_dir / "executed").glob(NOTEBOOK_GLOB)):
+        download = html / "_sources" / "build" / "executed" / notebook.name
+        if download.parent.is_dir():
+            shutil.copy2(notebook, download)
+    return html
 
 
 # --------------------------------------------------------------------------------------- CLI
