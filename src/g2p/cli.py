@@ -44,6 +44,8 @@ COMMANDS: dict[str, Command] = {
     "run": Command("g2p.runner", "execute the notebooks of a preset with papermill"),
     "book": Command("g2p.runner", "build the Jupyter Book from a preset's executed notebooks",
                     add_arguments="add_book_arguments", main="book_main"),
+    "check-book": Command("g2p.bookcheck", "open every page of the built book in headless Chromium, check it, "
+                                           "screenshot it"),
     "curate": Command("g2p.data.curate", "build a curated dataset (mpo or hpo)"),
     "train": Command("g2p.genepheno.train", "train a GenePheno model"),
     "evaluate": Command("g2p.genepheno.evaluate", "evaluate GenePheno and baselines"),
