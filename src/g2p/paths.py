@@ -73,6 +73,18 @@ def _checked_name(value: str, what: str) -> str:
     return value
 
 
+def shown(path: Path) -> str:
+    """``path`` as a reader should see it in a message or a book page: relative to the output root or
+    the repository when it lies inside one (``data/processed/mpo``), else unchanged."""
+    path = Path(path)
+    for base in (output_root, root):
+        try:
+            return path.resolve().relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
 def shared_mirror() -> Path:
     """The project's sibling data release, ``../shared/g2p-data`` next to the repository."""
     return root.parent / "shared" / "g2p-data"

@@ -537,7 +537,7 @@ def curate(
     if not force and (target / FILES["datasheet"]).exists():
         problem = _reuse_problem(target, key)
         if problem is None:
-            say(f"{name}: reusing {target}")
+            say(f"{name}: reusing {paths.shown(target)}")
             return target
         say(f"{name}: rebuilding, {problem}")
 
@@ -616,7 +616,7 @@ def curate(
         pairs=pairs,
         split_info=split.info,
     )
-    say(f"{name}: writing {target}")
+    say(f"{name}: writing {paths.shown(target)}")
     with atomic.directory(target) as tmp:
         _write(tmp, genes_table, terms, labels, concepts, concept_labels, go_inputs, pairs, datasheet)
     return target

@@ -100,8 +100,10 @@ def latitude_sweep(
     summary = []
     for trait, g in table.groupby("trait", sort=False):
         rhos = [rank_correlation(h["truth"], h["generated"]) for _, h in g.groupby("record")]
-        summary.append({"trait": trait, "mae": float(g["abs_error"].mean()), "rank_corr": float(np.nanmean(rhos)),
-                        "rank_corr_min": float(np.nanmin(rhos))})
+        defined = [rho for rho in rhos if not np.isnan(rho)]  # flat curves: rho undefined (nan), left out
+        summary.append({"trait": trait, "mae": float(g["abs_error"].mean()),
+                        "rank_corr": float(np.mean(defined)) if defined else float("nan"),
+                        "rank_corr_min": float(np.min(defined)) if defined else float("nan")})
     summary = pd.DataFrame(summary).set_index("trait")
     settings = table.drop_duplicates(["record", "lat"])
     body_plan = {name: float(settings[name].mean()) for name in
