@@ -11,7 +11,6 @@ path of the build machine, warning text (``…Warning:``, ``WARNING``, anything 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import re
 import shutil
@@ -35,7 +34,8 @@ MAX_SHOT_HEIGHT = 12000  # px; longer pages are cut there
 
 # What the page shows, as the reader sees it (innerText skips folded/hidden content).
 PAGE_STATE = """
-const main = document.querySelector('article') || document.querySelector('main') || document.body;
+const main = document.querySelector('article') || document.querySelector('main') || document.body
+  || document.documentElement;
 const imgs = [...document.querySelectorAll('main img, article img')];
 return {
   text: main.innerText,
@@ -46,7 +46,7 @@ return {
   height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
 };
 """
-WARNING_TEXT = re.compile(r"\b[A-Z][A-Za-z]*Warning\b:|\bWARNING\b|warnings\.warn")
+WARNING_TEXT = re.compile(r"[A-Z][a-z]*Warning:|\bWARNING\b|warnings\.warn")  # textContent runs words together
 TRACEBACK_TEXT = re.compile(r"Traceback \(most recent call last\)")
 
 
@@ -70,10 +70,16 @@ class PageReport:
         return not self.problems
 
 
+def _redirect(page: Path) -> bool:
+    """A page that only forwards the reader (the book's index.html → book/intro.html)."""
+    return 'http-equiv="refresh"' in page.read_text(encoding="utf-8", errors="replace")[:2000].lower()
+
+
 def pages(html: Path) -> list[Path]:
-    """Every content page of a built book (not the index of terms, not the search page)."""
+    """Every content page of a built book (not the index of terms, the search page or a redirect)."""
     return sorted(p for p in html.rglob("*.html")
-                  if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts) and p.name not in SKIP)
+                  if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts) and p.name not in SKIP
+                  and not _redirect(p))
 
 
 def check_page(driver: Any, page: Path, html: Path, screenshots: Path | None = None,
@@ -108,13 +114,15 @@ def check_page(driver: Any, page: Path, html: Path, screenshots: Path | None = N
 
 
 def screenshot(driver: Any, target: Path, height: int) -> Path:
-    """A full-page PNG (up to :data:`MAX_SHOT_HEIGHT` px) through the DevTools protocol."""
-    width = driver.execute_script("return document.documentElement.scrollWidth")
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, MAX_SHOT_HEIGHT), "scale": 1}})
+    """A full-page PNG (up to :data:`MAX_SHOT_HEIGHT` px): the window is made as tall as the page for
+    the shot, at the reader's width, then restored."""
+    size = driver.get_window_size()
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(base64.b64decode(shot["data"]))
+    try:
+        driver.set_window_size(size["width"], min(max(height + 150, size["height"]), MAX_SHOT_HEIGHT))
+        driver.save_screenshot(str(target))
+    finally:
+        driver.set_window_size(size["width"], size["height"])
     return target
 
 

@@ -11,8 +11,9 @@ for Sphinx, so a page reads as a chapter rather than an execution log:
   block (label ``fig-<name>``, its caption, and the notebook, preset and run that made it), so the prose
   can cite it with ``{numref}``;
 * **progress folded**: a cell whose visible output is only printed text (progress lines) is tagged
-  ``hide-output``: one folded output (the book's config merges its stream pieces into one block);
-  tqdm progress widgets, which a static page cannot show, are dropped;
+  ``hide-output``: one folded output (the book's config merges its stream pieces into one block); a
+  log of several lines printed beside a table or figure moves to a folded output after them; tqdm
+  progress widgets, which a static page cannot show, are dropped;
 * **"Rerun this chapter"**: the exact command for each preset and the time its last run took here.
 """
 
@@ -29,6 +30,7 @@ from g2p import figures, presets
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 RECORD_PREFIX = "application/papermill.record/"
 FOLD_TAG = "hide-output"
+PROGRESS_LINES = 3  # printed lines beside a result that make a progress log worth folding away
 RERUN_TAG = "g2p-rerun"
 
 
@@ -99,8 +101,14 @@ def _visible(output: Mapping[str, Any]) -> bool:
     return bool({key for key in data if not key.startswith(RECORD_PREFIX)} - {WIDGET_VIEW})
 
 
+def _lines(outputs: list[dict]) -> int:
+    return sum("".join(o.get("text", "")).count("\n") for o in outputs if o.get("output_type") == "stream")
+
+
 def figures_and_progress(nb: dict) -> None:
+    cells = []
     for cell in nb["cells"]:
+        cells.append(cell)
         if cell.get("cell_type") != "code":
             continue
         outputs = []
@@ -115,8 +123,17 @@ def figures_and_progress(nb: dict) -> None:
             outputs.append(output)
         cell["outputs"] = outputs
         shown = [o for o in outputs if _visible(o)]
-        if shown and all(o.get("output_type") == "stream" for o in shown):
+        streams = [o for o in shown if o.get("output_type") == "stream"]
+        if shown and len(streams) == len(shown):
             _add_tag(cell, FOLD_TAG)
+        elif streams and _lines(streams) >= PROGRESS_LINES:
+            # progress printed before a table or figure: the results stay, the log moves to a folded
+            # output right after them
+            cell["outputs"] = [o for o in outputs if o.get("output_type") != "stream"]
+            cells.append({"cell_type": "code", "id": f"{cell.get('id', 'cell')}-log", "execution_count": None,
+                          "metadata": {"tags": ["remove-input", FOLD_TAG]}, "source": "# progress log",
+                          "outputs": streams})  # an empty source would not be rendered at all
+    nb["cells"] = cells
 
 
 # ---------------------------------------------------------------------------------- rerun

@@ -138,7 +138,8 @@ def _figure(preset: str, key: str) -> list[str]:
     manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
     made = manifest.get(name, {})
     source = f" Made by notebook {made['notebook']}, preset {made['preset']}." if made else ""
-    return [":::{grid-item}", f"```{{figure}} /figures/{name}", f":name: landing-{key}", ":width: 100%", "",
+    # no :name: -> not numbered, so the chapters number their own figures from 1
+    return [":::{grid-item}", f"```{{figure}} /figures/{name}", ":width: 100%", "",
             f"{caption}{source}", "```", ":::"]
 
 

@@ -73,3 +73,55 @@ def test_provenance_page_names_the_run(html: Path, smoke_run: Path) -> None:
     assert "| preset | `smoke` |" in prov
     page = (html / "build" / "provenance.html").read_text(encoding="utf-8")
     assert "Raw inputs" in page
+
+
+@pytest.mark.slow
+def test_landing_page_shows_both_papers_headline_rows_from_this_run(html: Path) -> None:
+    import pandas as pd
+
+    from g2p.g2pdiff.published import published_metrics
+    from g2p.genepheno import published, summary
+
+    page = (html / "book" / "intro.html").read_text(encoding="utf-8")
+    assert "Did it reproduce?" in page and "Preset <strong>smoke</strong>" in page
+    results = summary.summarise(pd.read_csv(paths.runs / "smoke" / "genepheno" / "results.csv"))
+    for dataset in ("mpo", "hpo"):
+        ours = results[(results["dataset"] == dataset) & (results["name"] == "complete") & (results["bin"] == "All")]
+        paper_fmax, paper_auc = published.lookup(dataset, "GenePheno")
+        cell = f"{float(ours['fmax'].iloc[0]):.3f} ± {float(ours['fmax_sd'].iloc[0]):.3f} / {paper_fmax:.3f}"
+        assert cell in page, f"the landing page lacks GenePheno's {dataset} Fmax cell {cell!r}"
+        assert f"/ {paper_auc:.3f}" in page
+    metrics = pd.read_csv(paths.runs / "smoke" / "g2pdiffusion" / "metrics.csv")
+    ours = metrics.query("method == 'g2pdiffusion' and split == 'test_seen' and k == 1 and metric == 'success_score'")
+    paper = published_metrics().query("method == 'G2PDiffusion' and k == 1 and metric == 'success_rate'")
+    cell = f"{float(ours['value'].iloc[0]):.3f} / {float(paper['value'].iloc[0]):.3f}"
+    assert cell in page, f"the landing page lacks G2PDiffusion's success-rate cell {cell!r}"
+    for chapter in runner.toc_files()[1:]:
+        assert f'href="../{chapter}.html"' in page, f"the landing page does not link {chapter}"
+    assert page.count("<img") >= 2  # one representative figure per paper
+
+
+@pytest.mark.slow
+def test_chapters_have_one_parameters_cell_numbered_figures_and_a_rerun_section(html: Path) -> None:
+    for executed in sorted((paths.executed_dir("smoke")).glob(runner.NOTEBOOK_GLOB)):
+        page = (html / "build" / "executed" / f"{executed.stem}.html").read_text(encoding="utf-8")
+        assert page.count("Parameters of this run (preset smoke)") == 1, f"{executed.stem}: not one parameters cell"
+        assert "Rerun this chapter" in page and f'<span class="pre">{executed.stem}</span>' in page
+        figures_shown = re.findall(r'<figure class="align-default" id="fig-', page)
+        images = [src for src in IMG_SRC.findall(page) if "/figures/" in src or "_images/" in src]
+        if images:
+            assert figures_shown, f"{executed.stem}: figures are not numbered {{figure}} blocks"
+            assert "Fig. " in page
+        assert "PosixPath(" not in page, f"{executed.stem} shows a PosixPath"
+
+
+@pytest.mark.slow
+def test_download_button_serves_the_executed_notebook(html: Path) -> None:
+    for executed in sorted(paths.executed_dir("smoke").glob(runner.NOTEBOOK_GLOB)):
+        page = (html / "build" / "executed" / f"{executed.stem}.html").read_text(encoding="utf-8")
+        links = re.findall(r'href="([^"]+\.ipynb)"', page)
+        assert links, f"{executed.stem}: no .ipynb download link"
+        served = (html / "build" / "executed" / links[0]).resolve()
+        assert served.read_bytes() == executed.read_bytes(), f"{executed.stem}: the download is not the executed notebook"
+        cells = nbformat.read(served, as_version=4).cells
+        assert any(c.get("outputs") for c in cells if c.cell_type == "code"), f"{executed.stem}: download has no outputs"

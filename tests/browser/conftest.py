@@ -13,11 +13,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1400,1000",
-)
+from g2p.bookcheck import CHROMIUM_FLAGS  # one browser set-up for the tests and `g2p check-book`
 
 
 def _find(*names: str) -> str | None:
