@@ -46,6 +46,7 @@ COMMANDS: dict[str, Command] = {
                     add_arguments="add_book_arguments", main="book_main"),
     "check-book": Command("g2p.bookcheck", "open every page of the built book in headless Chromium, check it, "
                                            "screenshot it"),
+    "course": Command("g2p.course", "instructor pack: build student/instructor copies, grade a submission"),
     "curate": Command("g2p.data.curate", "build a curated dataset (mpo or hpo)"),
     "train": Command("g2p.genepheno.train", "train a GenePheno model"),
     "evaluate": Command("g2p.genepheno.evaluate", "evaluate GenePheno and baselines"),
