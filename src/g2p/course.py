@@ -360,9 +360,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c = sub.add_parser("check", help="grade a student notebook: one line per exercise and a score")
     c.add_argument("submission", type=Path)
     c.add_argument("--preset", default="smoke", help="parameter preset to run it with (default: smoke)")
-    c.add_argument("--timeout", type=float, default=120.0,
+    c.add_argument("--timeout", type=_seconds, default=120.0,
                    help="seconds the submission's cells may take in all (default: 120)")
     c.add_argument("--keep", type=Path, help="write the executed submission here")
+
+
+def _seconds(text: str) -> float:
+    from g2p.cli import finite_float
+
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value:g}")
+    return value
 
 
 def main(args: argparse.Namespace) -> int:

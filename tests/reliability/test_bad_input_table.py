@@ -501,6 +501,17 @@ CASES: list[Case] = [
          lambda e: ["book", "--preset", "paper"], ("build/paper/executed/01_data_curation", "not executed yet",
                                                    "python -m g2p run --preset paper"), 2),
     Case("book-preset-unknown", "book", "--preset fast", lambda e: ["book", "--preset", "fast"], ("--preset", "fast"), 2),
+    # ------------------------------------------------------------------------------------------- course
+    Case("course-no-action", "course", "no build/check", lambda e: ["course"], ("ACTION",), 2),
+    Case("course-check-missing", "course", "check of a notebook that does not exist",
+         lambda e: ["course", "check", str(e.tmp / "missing.ipynb")], ("missing.ipynb", "no such notebook")),
+    Case("course-check-not-json", "course", "check of a file that is not a notebook",
+         lambda e: ["course", "check", str(e.file("sub.ipynb", "print('hello')\n"))], ("{sub_ipynb}", "not a readable notebook")),
+    Case("course-check-no-chapter", "course", "check of a notebook that is no chapter's copy",
+         lambda e: ["course", "check", str(e.file("99_mine.ipynb", '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'))],
+         ("{99_mine_ipynb}", "which chapter")),
+    Case("course-check-timeout-text", "course", "--timeout soon",
+         lambda e: ["course", "check", "x.ipynb", "--timeout", "soon"], ("--timeout", "number"), 2),
     # ------------------------------------------------------------------------------------------- g2p
     Case("g2p-unknown-command", "g2p", "command 'trian'", lambda e: ["trian"], ("invalid choice", "'trian'"), 2),
     # -------------------------------------------------------- data layer: raw files no command reads alone
