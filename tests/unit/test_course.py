@@ -149,3 +149,11 @@ def test_restore_checks_undoes_an_edited_check(tmp_path):
     assert [e.id for e in graded] == ["1.1", "1.2"]
     assert submission.cells[1].source == master.cells[1].source
     assert submission.cells[-1].source == master.cells[3].source
+
+
+def test_the_instructor_page_lists_every_exercise_and_is_in_the_toc():
+    page = (paths.book / "instructors.md").read_text()
+    for row in course.exercise_table():
+        assert f"{row['id']} " in page, f"book/instructors.md does not list exercise {row['id']} ({row['chapter']})"
+    assert "book/instructors" in runner.toc_files()
+    assert "offline" in page and "SMOKE" not in page  # every timing placeholder filled in
