@@ -26,14 +26,41 @@ FIGURES = {
                      "Held-out specimens of seen species: the simulator's truth (left) and what each method "
                      "generated from the same barcode."),
 }
-CHAPTERS = (
-    ("01_data_curation", "Data curation", "the MPO and HPO datasets, what was kept and dropped"),
-    ("02_train_genepheno", "Training GenePheno", "the complete model, every seed, training curves"),
-    ("03_evaluate", "Evaluation", "GenePheno against baselines and ablations on the test genes"),
-    ("04_interpretability", "Interpretability", "the GO-concept bottleneck, case studies, interventions"),
-    ("05_train_g2pdiffusion", "Training G2PDiffusion", "the DNA-conditioned latent diffusion model"),
-    ("06_generate_phenotypes", "Generating phenotypes", "every method scored on seen and unseen species, sweeps"),
-)
+# One line on what each chapter holds, beside its title (pages not listed get none).
+BLURBS = {
+    "01_data_curation": "what was kept and dropped, frequency bins, exclusive pairs",
+    "02_train_genepheno": "every seed, training curves, validation Fmax",
+    "03_evaluate": "Fmax and AUC with intervals, ablations, the paper's numbers",
+    "04_interpretability": "concept weights, case studies, interventions, attention",
+    "05_train_g2pdiffusion": "the conditioner, the denoiser and the alignment model; losses",
+    "06_generate_phenotypes": "every method on seen and unseen species; latitude and mutation sweeps",
+    "provenance": "the run behind every number",
+}
+
+
+def _title(page: str) -> str:
+    """A page's title from its source: the notebook's ``# Title`` cell or the Markdown file's first heading."""
+    name = Path(page).name
+    if page.startswith("build/executed/"):
+        source = paths.notebooks / f"{name}.ipynb"
+        cells = json.loads(source.read_text()).get("cells", []) if source.is_file() else []
+        text = "".join(cells[0]["source"]) if cells else ""
+    else:
+        source = paths.root / f"{page}.md"
+        text = source.read_text() if source.is_file() else ""
+    heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), "")
+    return heading or name.replace("_", " ").capitalize()
+
+
+def chapters() -> list[str]:
+    """The landing page's list of every page after it in ``_toc.yml``, as MyST lines."""
+    from g2p import runner  # runner imports this module
+
+    lines = []
+    for i, page in enumerate(runner.toc_files()[1:], 1):
+        blurb = BLURBS.get(Path(page).name)
+        lines.append(f"{i}. {{doc}}`{_title(page)} </{page}>`" + (f" — {blurb}" if blurb else ""))
+    return lines
 
 
 def _pct(value: float) -> str:
@@ -143,6 +170,17 @@ def _figure(preset: str, key: str) -> list[str]:
             f"{caption}{source}", "```", ":::"]
 
 
+def _made_by(preset: str, notebook: str) -> str:
+    """``notebook 03_evaluate, run `…``` from the executed notebook's metadata: the run that wrote the results
+    file (a later run may have reused that notebook)."""
+    executed = paths.executed_dir(preset) / f"{notebook}.ipynb"
+    try:
+        run_id = json.loads(executed.read_text())["metadata"]["g2p"]["run_id"]
+    except (OSError, ValueError, KeyError):
+        return f"notebook {notebook}"
+    return f"notebook {notebook}, run `{run_id}`"
+
+
 def markdown(preset: str) -> str:
     """The landing section of ``preset``'s book (Markdown with MyST directives)."""
     run_dir = paths.runs / preset
@@ -151,17 +189,19 @@ def markdown(preset: str) -> str:
     commit = prov.get("git", {}).get("short", "unknown")
     line = (f"Preset **{preset}**, run `{prov.get('run_id', 'unknown')}`, commit `{commit}`, "
             f"device {prov.get('device', 'unknown')}, {prov.get('date', 'date unknown')[:16].replace('T', ' ')} UTC "
-            "— every number below is read from this run's results files; see {doc}`/build/provenance`.")
+            "(the last run of this preset) — every number below is read from the results files the chapters wrote, "
+            "and the papers' published numbers; see {doc}`/build/provenance`.")
     parts = ["## Did it reproduce?", "", line, "",
              "### GenePheno (AAAI-26): phenotypes of gene knockouts", "",
-             *genepheno_section(run_dir / "genepheno" / "results.csv"), "",
+             *genepheno_section(run_dir / "genepheno" / "results.csv"),
+             f"Read from `runs/{preset}/genepheno/results.csv`, written by {_made_by(preset, '03_evaluate')}.", "",
              "### G2PDiffusion (ICCV-25): specimen images from DNA", "",
-             *g2pdiffusion_section(run_dir / "g2pdiffusion" / "metrics.csv"), "",
+             *g2pdiffusion_section(run_dir / "g2pdiffusion" / "metrics.csv"),
+             f"Read from `runs/{preset}/g2pdiffusion/metrics.csv`, written by "
+             f"{_made_by(preset, '06_generate_phenotypes')}.", "",
              "::::{grid} 1 1 2 2", *_figure(preset, "genepheno"), *_figure(preset, "g2pdiffusion"), "::::", "",
              "### Chapters", ""]
-    parts += [f"{i}. {{doc}}`{title} </build/executed/{stem}>` — {what}"
-              for i, (stem, title, what) in enumerate(CHAPTERS, 1)]
-    parts += [f"{len(CHAPTERS) + 1}. {{doc}}`Provenance </build/provenance>` — the run behind every number", ""]
+    parts += [*chapters(), ""]
     return "\n".join(parts)
 
 
