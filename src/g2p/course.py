@@ -3,7 +3,8 @@
 The chapter notebooks are the single source. An exercise is
 
 * one or more **solution cells**: code cells with regions between ``### BEGIN SOLUTION`` and
-  ``### END SOLUTION`` (nbgrader's markers, so the notebooks also work as an nbgrader source);
+  ``### END SOLUTION`` (nbgrader's markers, so the notebooks also work as an nbgrader source); the
+  copies also tag them ``solution``, which survives a student's edits;
 * one **check cell**, tagged ``check``, whose code runs inside ``with check("02.1", "title"):``.
   :class:`check` prints ``exercise 02.1 (title): pass`` (or ``fail: why`` / ``not attempted``).
   A solution cell belongs to the first check cell after it.
@@ -38,6 +39,7 @@ from g2p.errors import InputError
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 CHECK_TAG = "check"
+SOLUTION_TAG = "solution"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError"
 PASS, FAIL, NOT_ATTEMPTED = "pass", "fail", "not attempted"
 #: chapters whose outputs (curated data, trained models) a chapter reads; run or reused before grading
@@ -138,7 +140,11 @@ def strip_solutions(source: str, where: str = "cell") -> str:
 
 
 def has_solution(cell: Any) -> bool:
-    return cell.get("cell_type") == "code" and any(line.strip() == BEGIN for line in _source(cell).splitlines())
+    """A solution cell: one with a ``BEGIN SOLUTION`` marker, or (in a copy, where the student's code
+    replaced the region) the ``solution`` tag that :func:`build` gives those cells."""
+    if cell.get("cell_type") != "code":
+        return False
+    return SOLUTION_TAG in _tags(cell) or any(line.strip() == BEGIN for line in _source(cell).splitlines())
 
 
 @dataclass
@@ -208,6 +214,9 @@ def build(notebooks: Sequence[Path] | None = None, target: Path | None = None) -
         meta = {"chapter": notebook.stem, "exercises": [{"id": e.id, "title": e.title} for e in found]}
         for copy in ("instructor", "student"):
             nb = nbformat.from_dict(master)
+            for cell in nb.cells:  # a submission's solution cells keep a mark after the student's edits
+                if has_solution(cell) and SOLUTION_TAG not in _tags(cell):
+                    cell.setdefault("metadata", {}).setdefault("tags", []).append(SOLUTION_TAG)
             resources = {"name": notebook.name}
             nb, _ = clear_outputs.preprocess(nb, resources)
             if copy == "student":
@@ -322,7 +331,8 @@ def grade(submission: Path, *, preset: str = "smoke", timeout: float = 120.0, ke
     with tempfile.TemporaryDirectory(prefix="g2p-course-") as tmp:
         given, executed_path = Path(tmp) / "submission.ipynb", Path(tmp) / "executed.ipynb"
         nbformat.write(nb, given)
-        env = {"G2P_NOTEBOOK": chapter, "G2P_PRESET": preset, "G2P_RUN_ID": "course-check"}
+        # figures go to figures/course-<preset>/, so grading never replaces the figures of the preset's book
+        env = {"G2P_NOTEBOOK": chapter, "G2P_PRESET": f"course-{preset}", "G2P_RUN_ID": "course-check"}
         with runner._environment(env):
             try:
                 papermill.execute_notebook(

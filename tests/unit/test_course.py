@@ -113,6 +113,7 @@ def test_build_writes_student_and_instructor_copies(tmp_path):
             assert course.BEGIN not in cell_s.source and course.END not in cell_s.source
             if course.has_solution(cell_m):
                 assert "raise NotImplementedError" in cell_s.source and cell_s.source != cell_m.source
+                assert course.SOLUTION_TAG in cell_s.metadata["tags"]  # still found after a student's edits
             else:
                 assert cell_s.source == cell_m.source  # only solution regions change
             for cell in (cell_s, cell_i):
