@@ -126,10 +126,14 @@ def screenshot(driver: Any, target: Path, height: int) -> Path:
     return target
 
 
-def check_book(driver: Any, html: Path, screenshots: Path | None = None) -> list[PageReport]:
+def _require_built(html: Path) -> None:
     if not (html / "index.html").is_file():
         raise G2PError("no index.html: build the book first", path=html,
                        hint="python -m g2p book --preset P")
+
+
+def check_book(driver: Any, html: Path, screenshots: Path | None = None) -> list[PageReport]:
+    _require_built(html)
     pattern = machine_path_pattern((str(html.parent.parent),))
     return [check_page(driver, page, html, screenshots, pattern) for page in pages(html)]
 
@@ -175,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
 
     html = args.html or paths.book_html
     out = screenshots_dir(args.preset)
+    _require_built(html)  # before starting a browser
     with tempfile.TemporaryDirectory(prefix="g2p-chromium-") as profile, browser(Path(profile)) as driver:
         reports = check_book(driver, html, out)
     for r in reports:

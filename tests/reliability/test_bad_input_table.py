@@ -501,6 +501,8 @@ CASES: list[Case] = [
          lambda e: ["book", "--preset", "paper"], ("build/paper/executed/01_data_curation", "not executed yet",
                                                    "python -m g2p run --preset paper"), 2),
     Case("book-preset-unknown", "book", "--preset fast", lambda e: ["book", "--preset", "fast"], ("--preset", "fast"), 2),
+    Case("check-book-not-built", "check-book", "--html naming a folder without a built book",
+         lambda e: ["check-book", "--html", str(e.tmp / "nobook")], ("nobook", "no index.html", "python -m g2p book")),
     # ------------------------------------------------------------------------------------------- course
     Case("course-no-action", "course", "no build/check", lambda e: ["course"], ("ACTION",), 2),
     Case("course-check-missing", "course", "check of a notebook that does not exist",
