@@ -7,41 +7,25 @@ The browser starts with a fresh profile and no network features (nothing leaves 
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from g2p.bookcheck import CHROMIUM_FLAGS  # one browser set-up for the tests and `g2p check-book`
-
-
-def _find(*names: str) -> str | None:
-    return next((path for path in map(shutil.which, names) if path), None)
+from g2p.bookcheck import browser
+from g2p.errors import G2PError
 
 
 @pytest.fixture(scope="session")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed (pip install -e '.[dev]')")
-    browser = _find("chromium", "chromium-browser", "google-chrome")
-    chromedriver = _find("chromedriver")
-    if not browser or not chromedriver:
-        pytest.skip("no Chromium and chromedriver on PATH (Debian: apt-get install chromium chromium-driver; see apt.txt)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    chrome = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    chrome.set_page_load_timeout(60)
-    try:
+    # one browser set-up for the tests and `g2p check-book`; a missing browser or selenium skips
+    with contextlib.ExitStack() as stack:
+        try:
+            chrome = stack.enter_context(browser(tmp_path_factory.mktemp("chromium-profile")))
+        except G2PError as exc:
+            pytest.skip(f"{exc.message} ({exc.hint})" if getattr(exc, "hint", None) else str(exc))
         yield chrome
-    finally:
-        chrome.quit()
 
 
 @pytest.fixture(scope="session")
