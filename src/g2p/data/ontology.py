@@ -16,13 +16,12 @@ pickle under ``data/cache/`` keyed by the file's sha256, the relations and this 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import networkx as nx
 
-from g2p import paths, pickle_cache
+from g2p import artifacts, paths
 
 #: Bump when the pickled structure changes so stale caches are ignored.
 CACHE_VERSION = 1
@@ -224,8 +223,8 @@ def load_ontology(source: str, *, use_cache: bool = True) -> Ontology:
         raise ValueError(f"unknown ontology source {source!r}; choose one of {', '.join(RELATIONS)}")
     path = sources.resolve(source)
     relations = RELATIONS[source]
-    key = hashlib.sha256(f"{file_sha256(path)}|{','.join(relations)}|v{CACHE_VERSION}".encode()).hexdigest()[:16]
-    cache_file = paths.cache / f"ontology_{source}_{key}.pickle"
+    key = artifacts.key_of(f"{file_sha256(path)}|{','.join(relations)}|v{CACHE_VERSION}")
+    cache_file = artifacts.keyed_file(paths.cache, f"ontology_{source}", key, ".pickle")
 
     def build() -> Ontology:
         graph = readers.read_obo(path)
@@ -233,9 +232,9 @@ def load_ontology(source: str, *, use_cache: bool = True) -> Ontology:
         ontology.depths  # computed once, stored in the pickle
         return ontology
 
-    return pickle_cache.load_or_build(cache_file, Ontology, build, use_cache=use_cache)
+    return artifacts.load_or_build(cache_file, Ontology, build, use_cache=use_cache)
 
 
 def clear_cache() -> int:
     """Delete every cached ontology pickle; returns how many were removed."""
-    return pickle_cache.clear("ontology_")
+    return artifacts.clear("ontology_")
