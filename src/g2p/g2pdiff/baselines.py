@@ -14,7 +14,7 @@ Methods (samples ``[N, k, 3, H, W]`` in [0, 1] for N test specimens):
 * ``truth``: the simulator's render of the specimen itself (a reference: what the evaluators give the
   ground truth, i.e. the ceiling of every metric).
 
-Scores come from :mod:`g2p.g2pdiff.evaluate` (never from the generator's own alignment model).
+Scores come from :mod:`g2p.g2pdiff.evaluators` (never from the generator's own alignment model).
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def compare_methods(
 
     Returns the table (also written to ``output`` as CSV when given) and the samples per (method, split).
     """
-    from g2p.g2pdiff.evaluate import evaluate_samples
+    from g2p.g2pdiff.evaluators import evaluate_samples
 
     frames, samples = [], {}
     jobs = [(m, s) for s in test_sets for m in samplers]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from g2p.g2pdiff.datasets import load_barcode_records, make_splits
-from g2p.g2pdiff.evaluate import (
+from g2p.g2pdiff.evaluators import (
     Evaluators,
     background_deviation,
     bootstrap_interval,
