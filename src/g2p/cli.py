@@ -10,7 +10,7 @@ a missing or unreadable file, a bad command line) is printed as one line,
 command line). Anything else is a bug: one line saying so, exit status 1. ``--debug`` (anywhere on
 the command line) or ``G2P_DEBUG=1`` re-raises instead, with the full traceback.
 
-The argument types below (:func:`positive_int`, :func:`finite_float` …) let commands reject
+The argument types (:mod:`g2p.argtypes`: ``positive_int``, ``finite_float`` …) let commands reject
 out-of-range values while parsing, with the option named.
 """
 
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -27,6 +25,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import NoReturn
 
+from g2p.argtypes import finite_float, non_negative_float, non_negative_int, plain_name, positive_int  # noqa: F401 (until callers move)
 from g2p.errors import G2PError, UsageError
 
 DEBUG_ENV = "G2P_DEBUG"
@@ -49,7 +48,7 @@ COMMANDS: dict[str, Command] = {
     "course": Command("g2p.course", "instructor pack: build student/instructor copies, grade a submission"),
     "curate": Command("g2p.data.curate", "build a curated dataset (mpo or hpo)"),
     "train": Command("g2p.genepheno.train", "train a GenePheno model"),
-    "evaluate": Command("g2p.genepheno.evaluate", "evaluate GenePheno and baselines"),
+    "evaluate": Command("g2p.genepheno.benchmark", "evaluate GenePheno and baselines"),
     "predict": Command("g2p.genepheno.predict", "rank phenotypes for sequences"),
     "generate": Command("g2p.g2pdiff.pipeline", "generate specimen images from DNA barcodes"),
 }
@@ -59,71 +58,12 @@ class CommandUnavailable(G2PError):
     exit_code = 2
 
 
-# --------------------------------------------------------------------------------------- arg types
-def _number(text: str, kind: type) -> float | int:
-    try:
-        return kind(text)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
-
-
-def positive_int(text: str) -> int:
-    """An integer ≥ 1."""
-    value = int(_number(text, int))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An integer ≥ 0 (seeds)."""
-    value = int(_number(text, int))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """A finite number (no nan, no inf)."""
-    value = float(_number(text, float))
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
-    return value
-
-
-def plain_name(text: str) -> str:
-    """A run or dataset name: no ``/`` and no ``..`` (it becomes a folder name under runs/ or data/)."""
-    from g2p import paths
-
-    try:
-        return paths._checked_name(text, "name")
-    except G2PError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a plain name (letters, digits, '.', '_', '+', '-'; no '/' or '..')"
-        ) from None
-
-
 # --------------------------------------------------------------------------------------- parser
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad command line raises :class:`UsageError` (printed as one line by ``main``)."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
-
-
-def is_available(command: Command) -> bool:
-    """Whether the command's module exists, found without importing it."""
-    try:
-        return importlib.util.find_spec(command.module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def load(name: str) -> ModuleType:
@@ -142,12 +82,6 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def _help(command: Command) -> str:
-    if is_available(command):
-        return command.help
-    return f"{command.help} [not available: {command.module} not found]"
-
-
 def _add_debug(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--debug", action="store_true", default=default,
                         help=f"show the full traceback of an error (or set {DEBUG_ENV}=1)")
@@ -164,7 +98,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     _add_debug(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=ArgumentParser)
     for name, command in COMMANDS.items():
-        sub_parser = sub.add_parser(name, help=_help(command), description=command.help)
+        sub_parser = sub.add_parser(name, help=command.help, description=command.help)
         _add_debug(sub_parser, argparse.SUPPRESS)  # the top-level value stands unless given here
         if name == chosen:
             module = load(name)

@@ -31,74 +31,19 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import CodeType, TracebackType
 from typing import Any
 
 from g2p.errors import InputError
+from g2p.exercise import FAIL, NOT_ATTEMPTED, PASS, check
+from g2p.stamps import READS as UPSTREAM
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 CHECK_TAG = "check"
 SOLUTION_TAG = "solution"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError"
-PASS, FAIL, NOT_ATTEMPTED = "pass", "fail", "not attempted"
-#: chapters whose outputs (curated data, trained models) a chapter reads; run or reused before grading
-UPSTREAM: dict[str, tuple[str, ...]] = {
-    "01_data_curation": (),
-    "02_train_genepheno": ("01_data_curation",),
-    "03_evaluate": ("01_data_curation", "02_train_genepheno"),
-    "04_interpretability": ("01_data_curation", "02_train_genepheno", "03_evaluate"),
-    "05_train_g2pdiffusion": (),
-    "06_generate_phenotypes": ("05_train_g2pdiffusion",),
-}
 _CHECK_CALL = re.compile(r"""check\(\s*["']([0-9A-Za-z._-]+)["']\s*,\s*["']([^"']+)["']""")
 _RESULT_LINE = re.compile(r"^exercise (\S+) \(.*?\): (pass|fail|not attempted)\b", re.MULTILINE)
-
-
-# =============================================================================================== kernel side
-class check:  # noqa: N801 - used as ``with check(...)``, reads like a statement
-    """Run an exercise's checks and print one result line.
-
-    An ``AssertionError`` is a fail (printed with its message, not raised, so the notebook goes on); a
-    ``NotImplementedError`` (the student copy's stub) is *not attempted* and propagates, so an untouched
-    student notebook stops at its first exercise as course notebooks do; so does a ``NameError`` raised
-    in the check cell itself (the solution cell that defines the name raised or was not run), turned
-    into a ``NotImplementedError``. Any other error is a fail and propagates with its traceback.
-    """
-
-    def __init__(self, exercise: str, title: str) -> None:
-        self.exercise, self.title = exercise, title
-        self._caller: CodeType | None = None
-
-    def __enter__(self) -> check:
-        self._caller = sys._getframe(1).f_code
-        return self
-
-    def _report(self, status: str, detail: str = "") -> None:
-        print(f"exercise {self.exercise} ({self.title}): {status}" + (f": {detail}" if detail else ""), flush=True)
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
-        if exc is None:
-            self._report(PASS)
-            return False
-        if isinstance(exc, NotImplementedError):
-            self._report(NOT_ATTEMPTED)
-            return False
-        if isinstance(exc, NameError) and _innermost_code(tb) is self._caller:
-            self._report(NOT_ATTEMPTED, f"{exc} (run the solution cell above first)")
-            raise NotImplementedError(f"exercise {self.exercise}: {exc}") from exc
-        if isinstance(exc, AssertionError):
-            self._report(FAIL, str(exc) or "a check did not hold")
-            return True
-        self._report(FAIL, f"{type(exc).__name__}: {exc}")
-        return False
-
-
-def _innermost_code(tb: TracebackType | None) -> CodeType | None:
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb.tb_frame.f_code if tb is not None else None
 
 
 # =============================================================================================== notebooks

@@ -9,8 +9,9 @@
 
 * each notebook receives only the preset values for the names its ``parameters`` cell declares;
 * the kernel sees ``G2P_NOTEBOOK``, ``G2P_PRESET`` and ``G2P_RUN_ID`` (one run id per invocation);
-* a notebook is skipped when the hash of its inputs (notebook file, ``src/g2p`` code and package data,
-  its parameters, the data manifest, and the hashes of the notebooks before it) equals the stamp
+* a notebook is skipped when the hash of its inputs (notebook file, the ``g2p`` modules it imports and
+  the package data, its parameters, the data manifest, and the hashes of the chapters it reads from;
+  :mod:`g2p.stamps`) equals the stamp
   beside its executed copy; the stamp is written only after success;
 * each executed copy gets a provenance banner after its title cell;
 * a failure raises :class:`NotebookExecutionError` naming the notebook and the failing cell, and keeps
@@ -26,7 +27,6 @@ import argparse
 import ast
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -42,16 +42,14 @@ from typing import Any
 import nbformat
 import yaml
 
-from g2p import atomic, bookpages, landing, paths, presets, provenance
+from g2p import atomic, bookpages, config, landing, paths, presets, provenance
+from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, stamp_path
 from g2p.errors import G2PError, InputError
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
-STAMP_SUFFIX = ".hash"
 FAILED = "failed"
 BANNER_TAG = "g2p-provenance"
 KERNEL = "python3"
-# Package data that changes results as much as code does (sources.yaml pins the raw inputs).
-PACKAGE_DATA = ("*.py", "*.yaml", "*.yml", "*.tsv", "*.json")
 
 
 class NotebookExecutionError(G2PError):
@@ -113,65 +111,8 @@ def declared_parameters(notebook: Path) -> list[str]:
 
 def parameters_for(notebook: Path, preset: str) -> dict[str, Any]:
     """The preset values for exactly the names the notebook's parameters cell declares."""
-    available = presets.notebook_parameters(preset, notebook.stem)
+    available = config.resolve(preset).parameters(notebook.stem)
     return {name: available[name] for name in declared_parameters(notebook) if name in available}
-
-
-# --------------------------------------------------------------------------------------- hashing
-def source_digest(src: Path | None = None) -> str:
-    """One hash over the package's code and data files (path and bytes of each)."""
-    src = src or paths.src
-    digest = hashlib.sha256()
-    files = sorted({f for pattern in PACKAGE_DATA for f in src.rglob(pattern) if f.is_file()})
-    for file in files:
-        if "__pycache__" in file.parts:
-            continue
-        digest.update(file.relative_to(src).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def data_manifest() -> dict[str, str]:
-    """The pinned checksums of every raw input (empty until the data layer exists)."""
-    try:
-        from g2p.data import sources
-    except ImportError:
-        return {}
-    return dict(sources.checksums())
-
-
-def input_hash(
-    notebook: Path,
-    parameters: Mapping[str, Any],
-    *,
-    code: str,
-    manifest: Mapping[str, str],
-    upstream: str = "",
-) -> str:
-    """The hash that decides whether an executed notebook is still current.
-
-    ``upstream`` is the hash of the notebook before this one: later notebooks read what earlier
-    ones wrote (curated data, checkpoints), so a rerun upstream must invalidate them too.
-    """
-    digest = hashlib.sha256()
-    for part in (
-        notebook.read_bytes(),
-        code.encode(),
-        json.dumps(dict(parameters), sort_keys=True, default=str).encode(),
-        json.dumps(dict(manifest), sort_keys=True).encode(),
-        upstream.encode(),
-    ):
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()
-
-
-def stamp_path(executed: Path) -> Path:
-    return executed.with_name(executed.stem + STAMP_SUFFIX)
-
-
-def is_current(executed: Path, expected_hash: str) -> bool:
-    stamp = stamp_path(executed)
-    return executed.is_file() and stamp.is_file() and stamp.read_text().strip() == expected_hash
 
 
 # --------------------------------------------------------------------------------------- execution
@@ -280,7 +221,7 @@ def run(
     write_provenance: bool = True,
 ) -> RunResult:
     """Execute the notebooks of ``preset`` in order, reusing those whose inputs are unchanged."""
-    presets.load(preset)  # fail early on an unknown preset or a bad parameter file
+    config.resolve(preset)  # fail early on an unknown preset or a bad parameter file
     notebooks_dir = notebooks_dir or paths.notebooks
     executed_dir = executed_dir or paths.executed_dir(preset)
     everything = discover(notebooks_dir)
@@ -288,16 +229,19 @@ def run(
     git = provenance.git_state()
     run_id = run_id or provenance.new_run_id(git)
     device = provenance.device_description()
-    code = source_digest()
     manifest = data_manifest()
     records: list[provenance.NotebookRecord] = []
     _log(f"preset {preset}, run id {run_id}, device {device}, {len(selected)} notebook(s)")
     with _run_lock(executed_dir):
-        upstream = ""
+        digests: dict[str, str] = {}
         for notebook in everything:
             params = parameters_for(notebook, preset)
-            digest = input_hash(notebook, params, code=code, manifest=manifest, upstream=upstream)
-            upstream = digest
+            # a notebook is stale when a chapter it reads from reran (all earlier ones, if undeclared)
+            reads = READS.get(notebook.stem, tuple(digests))
+            upstream = "".join(digests.get(stem, "") for stem in reads)
+            digest = input_hash(notebook, params, code=notebook_code_digest(notebook), manifest=manifest,
+                                upstream=upstream)
+            digests[notebook.stem] = digest
             if notebook not in selected:
                 continue
             target = executed_dir / notebook.name
@@ -333,7 +277,7 @@ def run(
             _log(f"{notebook.stem}: done in {seconds:.1f} s")
             records.append(provenance.NotebookRecord(notebook.stem, "executed", run_id, seconds, digest))
         if write_provenance:
-            seed = presets.load(preset).get("common", {}).get("seed")
+            seed = config.resolve(preset).common.get("seed")
             prov = provenance.collect(preset, run_id, seed=seed, notebooks=records, git=git)
             json_path, _ = provenance.write(prov, executed_dir.parent)
             landing.write(preset, executed_dir.parent)

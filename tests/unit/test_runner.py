@@ -151,27 +151,6 @@ def test_discover_orders_and_selects(tmp_path) -> None:
         runner.discover(tmp_path, ["nope"])
 
 
-def test_input_hash_depends_on_every_input(tmp_path) -> None:
-    nb = write_notebook(tmp_path / "01_a.ipynb", "a = 1")
-    base = dict(code="c", manifest={"x": "1"}, upstream="u")
-    h = runner.input_hash(nb, {"a": 1}, **base)
-    assert h == runner.input_hash(nb, {"a": 1}, **base)
-    assert h != runner.input_hash(nb, {"a": 2}, **base)
-    assert h != runner.input_hash(nb, {"a": 1}, **{**base, "code": "d"})
-    assert h != runner.input_hash(nb, {"a": 1}, **{**base, "manifest": {"x": "2"}})
-    assert h != runner.input_hash(nb, {"a": 1}, **{**base, "upstream": "v"})
-    write_notebook(nb, "a = 2")
-    assert h != runner.input_hash(nb, {"a": 1}, **base)
-
-
-def test_source_digest_sees_code_and_package_data(tmp_path) -> None:
-    (tmp_path / "m.py").write_text("x = 1\n")
-    (tmp_path / "sources.yaml").write_text("a: 1\n")
-    before = runner.source_digest(tmp_path)
-    (tmp_path / "sources.yaml").write_text("a: 2\n")
-    assert runner.source_digest(tmp_path) != before
-
-
 @pytest.mark.parametrize(
     ("text", "value"),
     [("0.5", 0.5), ("np.float64(0.25)", 0.25), ("np.int64(3)", 3), ("'x'", "x"),
