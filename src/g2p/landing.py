@@ -2,7 +2,7 @@
 
 :func:`write` reads ``runs/<preset>/genepheno/results.csv`` and ``runs/<preset>/g2pdiffusion/metrics.csv``
 (what notebooks 03 and 06 wrote), the papers' published numbers (:mod:`g2p.genepheno.published`,
-:func:`g2p.g2pdiff.baselines.published_metrics`) and ``build/<preset>/provenance.json``, and writes
+:func:`g2p.g2pdiff.published.published_metrics`) and ``build/<preset>/provenance.json``, and writes
 ``build/<preset>/landing.md``, which the introduction includes. Nothing in it is typed by hand: the runner
 rewrites it at the end of every run and the book's stager before every build, so it is never stale.
 A missing results file gives a line saying which notebook has not run, not an error.

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from g2p import paths
-from g2p.g2pdiff.baselines import METHODS
+from g2p.g2pdiff.benchmark import METHODS
 from g2p.runner import read_glued
 
 pytestmark = pytest.mark.slow

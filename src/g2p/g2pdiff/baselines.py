@@ -1,88 +1,23 @@
-"""Baselines and the method comparison: every method's samples scored by the independent evaluators.
+"""The baseline methods G2PDiffusion is compared with; each returns samples ``[N, k, 3, H, W]`` in [0, 1].
 
-Methods (samples ``[N, k, 3, H, W]`` in [0, 1] for N test specimens):
-
-* ``g2pdiffusion``: the full model (DNA + environment, classifier-free and alignment guidance).
-* ``no_alignment``: the full model with ``alignment_scale = 0``.
-* ``no_environment``: without the environment.  By default classifier-free guidance of the *same*
-  network with the coordinates left out (condition dropout trained that "no environment" input); a
-  separately trained model without any environment input (variant ``no_env``) is used instead when
-  one is passed (paper preset).
-* ``unconditional``: the same network with the null barcode and no environment (``guidance_scale = 0``).
 * ``retrieval``: the training images of the k training barcodes nearest by k-mer profile cosine.
 * ``random``: k random training images.
-* ``truth``: the simulator's render of the specimen itself (a reference: what the evaluators give the
-  ground truth, i.e. the ceiling of every metric).
+* The ablations, sampled from the trained network with a changed input or guidance:
+  ``unconditional`` (null barcode, no environment: ``guidance_scale = 0``), ``no_environment``
+  (classifier-free guidance with the coordinates left out, the input condition dropout trained) and
+  ``no_alignment`` (``alignment_scale = 0``).
 
-Scores come from :mod:`g2p.g2pdiff.evaluators` (never from the generator's own alignment model).
+:mod:`g2p.g2pdiff.benchmark` runs these beside the full model and scores them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
-from g2p import atomic
 from g2p.g2pdiff.conditioner import KmerTokenizer
-from g2p.g2pdiff.published import PAPER_LABEL, published_metrics  # noqa: F401  (re-exported)
-from g2p.g2pdiff.pipeline import G2PDiffusionPipeline
-
-OURS_LABEL = "ours (simulated BOLD specimens)"
-METHODS = ("g2pdiffusion", "no_alignment", "no_environment", "unconditional", "retrieval", "random", "truth")
-GENERATIVE = ("g2pdiffusion", "no_alignment", "no_environment", "unconditional")
-# Columns of the comparison table: (our metric, level) → column stem.  ``success_rate`` is the
-# paper's definition (DNA–image score ≥ τ); the classifier-hit variants are ours and labelled apart.
-COLUMNS: dict[tuple[str, str], str] = {
-    ("success_score", "specimen"): "success_rate",
-    ("success_taxon", "genus"): "genus_hit",
-    ("success_taxon", "species"): "species_hit",
-    ("clibd_score", "specimen"): "clibd_score",
-    ("pes", "specimen"): "pes",
-}
-
-
-@dataclass
-class SamplingSettings:
-    num_images: int = 4  # samples per barcode for the full model (top-k uses the first k)
-    num_inference_steps: int = 20
-    guidance_scale: float = 2.0
-    alignment_scale: float = 1.0
-    environment_guidance_scale: float | None = None  # None: the environment shares guidance_scale
-    batch_size: int = 32
-    seed: int = 0
-    ablation_images: int | None = None  # samples per barcode for the ablations (None: num_images)
-
-
-def generate_samples(
-    pipe: G2PDiffusionPipeline, records: pd.DataFrame, settings: SamplingSettings, *,
-    guidance_scale: float | None = None, alignment_scale: float | None = None, use_environment: bool = True,
-    num_images: int | None = None, progress: bool = False,
-) -> torch.Tensor:
-    """``[N, k, 3, H, W]`` samples for each record's barcode (and coordinates unless
-    ``use_environment`` is false), seeded per batch."""
-    gs = settings.guidance_scale if guidance_scale is None else guidance_scale
-    al = settings.alignment_scale if alignment_scale is None else alignment_scale
-    k = settings.num_images if num_images is None else num_images
-    out = []
-    starts = range(0, len(records), settings.batch_size)
-    for start in tqdm(starts, disable=not progress, desc="sampling"):
-        batch = records.iloc[start : start + settings.batch_size]
-        lat = batch["lat"].tolist() if use_environment else None
-        lon = batch["lon"].tolist() if use_environment else None
-        images = pipe(
-            batch["barcode"].tolist(), lat, lon, num_images_per_barcode=k, guidance_scale=gs, alignment_scale=al,
-            environment_guidance_scale=settings.environment_guidance_scale if use_environment else None,
-            num_inference_steps=settings.num_inference_steps,
-            generator=torch.Generator(pipe.unet.device).manual_seed(settings.seed + start),
-        ).images
-        out.append(images.reshape(len(batch), k, *images.shape[1:]))
-    return torch.cat(out)
+from g2p.g2pdiff.pipeline import G2PDiffusionPipeline, SamplingSettings, generate_samples
 
 
 def random_samples(train_images: torch.Tensor, n: int, k: int, seed: int = 0) -> torch.Tensor:
@@ -109,148 +44,19 @@ def retrieval_samples(train_records: pd.DataFrame, train_images: torch.Tensor, r
     return train_images[torch.from_numpy(idx)]
 
 
-def method_samplers(
-    pipelines: dict[str, G2PDiffusionPipeline], train_records: pd.DataFrame, train_images: torch.Tensor,
-    settings: SamplingSettings, simulator=None,
-) -> dict[str, Callable[[pd.DataFrame], torch.Tensor]]:
-    """One function per method: test records → samples ``[N, k, 3, H, W]``.
-
-    ``pipelines["full"]`` is required; ``pipelines["no_env"]`` (a separately trained model) replaces
-    the guidance-based ``no_environment`` when given (see :func:`ablation_sources`).  With a
-    ``simulator`` the ``truth`` reference (the specimen's own render) is added.
-    """
-    full, k = pipelines["full"], settings.num_images
-    ka = settings.ablation_images or k
-    cache: dict[int, torch.Tensor] = {}
-
-    def full_samples(r: pd.DataFrame) -> torch.Tensor:
-        if id(r) not in cache:
-            cache.clear()
-            cache[id(r)] = generate_samples(full, r, settings)
-        return cache[id(r)]
-
-    def no_alignment(r: pd.DataFrame) -> torch.Tensor:
-        if settings.alignment_scale == 0:  # alignment is off anyway: the full model's own samples
-            return full_samples(r)[:, :ka]
-        return generate_samples(full, r, settings, alignment_scale=0.0, num_images=ka)
-
-    samplers: dict[str, Callable[[pd.DataFrame], torch.Tensor]] = {
-        "g2pdiffusion": full_samples,
-        "no_alignment": no_alignment,
-        "no_environment": lambda r: generate_samples(full, r, settings, use_environment=False, num_images=ka),
-        "unconditional": lambda r: generate_samples(full, r, settings, guidance_scale=0.0, alignment_scale=0.0,
-                                                    num_images=ka),
-        "retrieval": lambda r: retrieval_samples(train_records, train_images, r, k),
-        "random": lambda r: random_samples(train_images, len(r), k, settings.seed),
-    }
-    if "no_env" in pipelines:
-        samplers["no_environment"] = lambda r: generate_samples(pipelines["no_env"], r, settings, num_images=ka)
-    if simulator is not None:
-        samplers["truth"] = lambda r: simulator.render(r, full.image_size, cache=False)[:, None]
-    return {m: samplers[m] for m in METHODS if m in samplers}
+def unconditional_samples(pipe: G2PDiffusionPipeline, records: pd.DataFrame, settings: SamplingSettings,
+                          num_images: int | None = None) -> torch.Tensor:
+    """The network with the null barcode and no environment (``guidance_scale = 0``, no alignment)."""
+    return generate_samples(pipe, records, settings, guidance_scale=0.0, alignment_scale=0.0, num_images=num_images)
 
 
-def ablation_sources(pipelines: dict[str, G2PDiffusionPipeline]) -> dict[str, str]:
-    """Where each ablation's samples come from, in words (for the chapter's prose)."""
-    return {
-        "no_alignment": "the full model with alignment guidance switched off (its own samples when the "
-                        "preset's alignment strength is already 0)",
-        "no_environment": ("a separately trained model without environment input" if "no_env" in pipelines
-                           else "the full model guided without coordinates (condition dropout)"),
-        "unconditional": "the full model with the null barcode and no environment (condition dropout)",
-    }
+def no_environment_samples(pipe: G2PDiffusionPipeline, records: pd.DataFrame, settings: SamplingSettings,
+                           num_images: int | None = None) -> torch.Tensor:
+    """The network guided without coordinates (the "no environment" input condition dropout trained)."""
+    return generate_samples(pipe, records, settings, use_environment=False, num_images=num_images)
 
 
-def compare_methods(
-    evaluators, samplers: dict[str, Callable[[pd.DataFrame], torch.Tensor]], test_sets: dict[str, pd.DataFrame],
-    truth: dict[str, torch.Tensor], ks: tuple[int, ...] = (1, 5), output: Path | None = None,
-    progress: bool = True, n_boot: int = 1000, seed: int = 0,
-) -> tuple[pd.DataFrame, dict[tuple[str, str], torch.Tensor]]:
-    """Score every method on every test split; long table
-    ``method, split, metric, level, k, value, n, ci_low, ci_high`` (95 % bootstrap over specimens).
-
-    Returns the table (also written to ``output`` as CSV when given) and the samples per (method, split).
-    """
-    from g2p.g2pdiff.evaluators import evaluate_samples
-
-    frames, samples = [], {}
-    jobs = [(m, s) for s in test_sets for m in samplers]
-    for method, split in tqdm(jobs, disable=not progress, desc="methods"):
-        recs = test_sets[split]
-        if len(recs) == 0:
-            continue
-        x = samplers[method](recs)
-        samples[(method, split)] = x
-        table = evaluate_samples(evaluators, recs, x, truth[split], ks=ks, n_boot=n_boot, seed=seed)
-        frames.append(table.assign(method=method, split=split))
-    metrics = pd.concat(frames, ignore_index=True)[
-        ["method", "split", "metric", "level", "k", "value", "n", "ci_low", "ci_high"]]
-    if output is not None:
-        atomic.write_text(Path(output), metrics.to_csv(index=False))
-    return metrics, samples
-
-
-def comparison_table(metrics: pd.DataFrame, ks: tuple[int, ...] = (1, 5), intervals: bool = False) -> pd.DataFrame:
-    """Wide table: one row per (source, split, method); columns ``<name>@k`` — ours beside the paper's.
-
-    ``success_rate`` is the paper's definition (score ≥ τ) for both sources; ``genus_hit`` and
-    ``species_hit`` are our classifier-hit success rates (no paper counterpart); ``clibd_score`` and
-    ``pes`` compare the specimen itself.  With ``intervals`` our cells read ``value [low, high]``.
-    """
-    ours = metrics[metrics["k"].isin(ks)].copy()
-    ours["stem"] = [COLUMNS.get((m, lv)) for m, lv in zip(ours["metric"], ours["level"])]
-    ours = ours[ours["stem"].notna()].assign(source=OURS_LABEL)
-    paper = published_metrics()
-    paper = paper[paper["k"].isin(ks)].assign(stem=paper["metric"])
-    both = pd.concat([ours, paper], ignore_index=True)
-    both["column"] = both["stem"] + "@" + both["k"].astype(str)
-    if intervals:
-        def cell(r) -> str:
-            if "ci_low" in r and pd.notna(r.get("ci_low")):
-                return f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
-            return "" if pd.isna(r["value"]) else f"{r['value']:.3f}"
-        both["cell"] = both.apply(cell, axis=1)
-        wide = both.pivot_table(index=["source", "split", "method"], columns="column", values="cell",
-                                aggfunc="first", sort=False)
-    else:
-        wide = both.pivot_table(index=["source", "split", "method"], columns="column", values="value", sort=False)
-    order = [f"{stem}@{k}" for stem in dict.fromkeys(COLUMNS.values()) for k in ks]
-    return wide.reindex(columns=[c for c in order if c in wide.columns]).reset_index()
-
-
-def headline_metrics(metrics: pd.DataFrame) -> dict[str, float]:
-    """Flat ``g2pdiff_<split>_<method>_<column>_k<k>`` numbers for glueing (columns as in
-    :func:`comparison_table`), with ``_lo``/``_hi`` interval ends at k = 1."""
-    out: dict[str, float] = {}
-    for r in metrics.itertuples():
-        stem = COLUMNS.get((r.metric, r.level))
-        if stem is None:
-            continue
-        name = f"g2pdiff_{r.split}_{r.method}_{stem}_k{r.k}"
-        out[name] = float(r.value)
-        if r.k == 1 and hasattr(r, "ci_low"):
-            out[f"{name}_lo"], out[f"{name}_hi"] = float(r.ci_low), float(r.ci_high)
-    return out
-
-
-def genus_checks(metrics: pd.DataFrame, split: str) -> dict[str, float]:
-    """The chapter's headline comparison at top-1 on one split: genus classifier-hit success of the
-    full model against the unconditional model (ratio, and whether the 95 % intervals are apart) and
-    against nearest-barcode retrieval (ratio), plus species-level success of the full model."""
-    def row(method: str, level: str = "genus") -> pd.Series:
-        sel = metrics[(metrics["method"] == method) & (metrics["split"] == split) & (metrics["k"] == 1)
-                      & (metrics["metric"] == "success_taxon") & (metrics["level"] == level)]
-        if len(sel) != 1:
-            raise ValueError(f"no single top-1 {level} success row for {method!r} on {split!r}")
-        return sel.iloc[0]
-
-    full, uncond, retrieval = row("g2pdiffusion"), row("unconditional"), row("retrieval")
-    species = row("g2pdiffusion", "species")
-    ratio = (lambda a, b: float(a / b) if b > 0 else float("inf"))
-    return {
-        "full": float(full["value"]), "unconditional": float(uncond["value"]), "retrieval": float(retrieval["value"]),
-        "ratio_unconditional": ratio(full["value"], uncond["value"]),
-        "intervals_apart": float(full["ci_low"] > uncond["ci_high"]),
-        "ratio_retrieval": ratio(full["value"], retrieval["value"]),
-        "species_full": float(species["value"]),
-    }
+def no_alignment_samples(pipe: G2PDiffusionPipeline, records: pd.DataFrame, settings: SamplingSettings,
+                         num_images: int | None = None) -> torch.Tensor:
+    """The network with alignment guidance switched off (``alignment_scale = 0``)."""
+    return generate_samples(pipe, records, settings, alignment_scale=0.0, num_images=num_images)

@@ -13,14 +13,17 @@ model, so ``save_pretrained``/``from_pretrained`` round-trip the whole model.  E
 3. the x₀ estimate clipped to the range of the standardised training latents (``clip_x0``);
 4. one sampler step.
 
-Latents are unstandardised before TAESD decodes them.  Also the ``python -m g2p generate`` command.
+Latents are unstandardised before TAESD decodes them.  :func:`generate_samples` samples a table of
+records in seeded batches (the notebooks and the benchmark); also the ``python -m g2p generate`` command.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -35,10 +38,16 @@ from diffusers import (
 from diffusers.utils.torch_utils import randn_tensor
 from tqdm.auto import tqdm
 
-from g2p import atomic
+from g2p import atomic, checksums
+from g2p.data.errors import DataFormatError, MissingFileError
+from g2p.device import try_gpu
+from g2p.errors import G2PError, UsageError
 from g2p.g2pdiff.alignment import NoisyLatentEncoder, guided_noise
 from g2p.g2pdiff.conditioner import Conditioning, DNAConditioner, validate_barcodes, validate_coordinates
 from g2p.g2pdiff.latents import LatentStandardizer, channels_last
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _as_list(value: float | Sequence[float] | None, n: int, name: str) -> list[float]:
@@ -228,9 +237,6 @@ def save_pipeline(pipe: G2PDiffusionPipeline, target: Path) -> Path:
 
 def load_pipeline(path: Path, device: torch.device | str | None = None) -> G2PDiffusionPipeline:
     """A pipeline folder written by :func:`save_pipeline`, checked against its ``SHA256SUMS`` first."""
-    from g2p import checksums
-    from g2p.data.errors import DataFormatError
-
     hint = "pass a pipeline folder that training wrote (runs/<preset>/g2pdiffusion/<variant>/pipeline)"
     checksums.verify_folder(Path(path), what="pipeline folder", hint=hint)
     try:
@@ -242,11 +248,50 @@ def load_pipeline(path: Path, device: torch.device | str | None = None) -> G2PDi
     return pipe.to(device) if device is not None else pipe
 
 
+# -- sampling a table of records ---------------------------------------------------------------------
+@dataclass
+class SamplingSettings:
+    num_images: int = 4  # samples per barcode for the full model (top-k uses the first k)
+    num_inference_steps: int = 20
+    guidance_scale: float = 2.0
+    alignment_scale: float = 1.0
+    environment_guidance_scale: float | None = None  # None: the environment shares guidance_scale
+    batch_size: int = 32
+    seed: int = 0
+    ablation_images: int | None = None  # samples per barcode for the ablations (None: num_images)
+
+
+def generate_samples(
+    pipe: G2PDiffusionPipeline, records: pd.DataFrame, settings: SamplingSettings, *,
+    guidance_scale: float | None = None, alignment_scale: float | None = None, use_environment: bool = True,
+    num_images: int | None = None, progress: bool = False,
+) -> torch.Tensor:
+    """``[N, k, 3, H, W]`` samples for each record's barcode (and coordinates unless
+    ``use_environment`` is false), seeded per batch."""
+    gs = settings.guidance_scale if guidance_scale is None else guidance_scale
+    al = settings.alignment_scale if alignment_scale is None else alignment_scale
+    k = settings.num_images if num_images is None else num_images
+    out = []
+    starts = range(0, len(records), settings.batch_size)
+    for start in tqdm(starts, disable=not progress, desc="sampling"):
+        batch = records.iloc[start : start + settings.batch_size]
+        lat = batch["lat"].tolist() if use_environment else None
+        lon = batch["lon"].tolist() if use_environment else None
+        images = pipe(
+            batch["barcode"].tolist(), lat, lon, num_images_per_barcode=k, guidance_scale=gs, alignment_scale=al,
+            environment_guidance_scale=settings.environment_guidance_scale if use_environment else None,
+            num_inference_steps=settings.num_inference_steps,
+            generator=torch.Generator(pipe.unet.device).manual_seed(settings.seed + start),
+        ).images
+        out.append(images.reshape(len(batch), k, *images.shape[1:]))
+    return torch.cat(out)
+
+
 # -- python -m g2p generate ------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="a saved pipeline folder (runs/<preset>/g2pdiffusion/full/pipeline)")
     parser.add_argument("--barcode", required=True, action="append", help="DNA barcode (ACGTN); repeat for several")
-    from g2p.cli import finite_float, non_negative_int, positive_int
+    from g2p.cli import finite_float, non_negative_int, positive_int  # the CLI's types; g2p.cli sits above this module
 
     parser.add_argument("--lat", type=finite_float, action="append", help="latitude in degrees (one, or one per barcode)")
     parser.add_argument("--lon", type=finite_float, action="append", help="longitude in degrees (one, or one per barcode)")
@@ -259,8 +304,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from g2p.errors import G2PError, UsageError
-
     try:
         return _generate(args)
     except G2PError:
@@ -270,11 +313,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from g2p.device import try_gpu
-
     if not (Path(args.model) / "model_index.json").is_file():
-        from g2p.data.errors import MissingFileError
-
         raise MissingFileError(args.model, "not a saved pipeline (no model_index.json)",
                                hint="pass runs/<preset>/g2pdiffusion/<variant>/pipeline")
     validate_barcodes(args.barcode)

@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
+from g2p.g2pdiff.benchmark import COLUMNS
+
 
 def _show(ax, image: torch.Tensor, title: str | None = None) -> None:
     ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
@@ -127,8 +129,6 @@ METRIC_TITLES = {
 
 def metrics_bars(metrics: pd.DataFrame, k: int = 1) -> plt.Figure:
     """Every method per split at top-k, one panel per headline metric, with 95 % bootstrap intervals."""
-    from g2p.g2pdiff.baselines import COLUMNS
-
     sel = metrics[metrics["k"] == k].copy()
     sel["stem"] = [COLUMNS.get((m, lv)) for m, lv in zip(sel["metric"], sel["level"])]
     stems = [st for st in METRIC_TITLES if st in set(sel["stem"])]

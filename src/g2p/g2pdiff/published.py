@@ -1,6 +1,6 @@
 """The G2PDiffusion paper's reported numbers, as data (pandas only, cheap to import).
 
-``g2p.g2pdiff.baselines`` re-exports :func:`published_metrics` and :data:`PAPER_LABEL`.
+:mod:`g2p.g2pdiff.benchmark` puts them beside ours; the landing page reads them too.
 """
 
 from __future__ import annotations
