@@ -39,6 +39,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from tqdm.auto import tqdm
 
 from g2p import atomic, checksums
+from g2p.argtypes import finite_float, non_negative_int, positive_int
 from g2p.data.errors import DataFormatError, MissingFileError
 from g2p.device import try_gpu
 from g2p.errors import G2PError, UsageError
@@ -291,8 +292,6 @@ def generate_samples(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="a saved pipeline folder (runs/<preset>/g2pdiffusion/full/pipeline)")
     parser.add_argument("--barcode", required=True, action="append", help="DNA barcode (ACGTN); repeat for several")
-    from g2p.cli import finite_float, non_negative_int, positive_int  # the CLI's types; g2p.cli sits above this module
-
     parser.add_argument("--lat", type=finite_float, action="append", help="latitude in degrees (one, or one per barcode)")
     parser.add_argument("--lon", type=finite_float, action="append", help="longitude in degrees (one, or one per barcode)")
     parser.add_argument("--out", required=True, type=Path, help="folder for the PNG files")
