@@ -1,4 +1,4 @@
-"""Barcode records from the real BOLD file, seen/unseen splits, SpecimenDataset, BIOSCAN-5M loader."""
+"""Barcode records from the real BOLD file (g2p.data.bold), seen/unseen splits, SpecimenDataset, BIOSCAN-5M loader."""
 
 from __future__ import annotations
 
@@ -13,16 +13,8 @@ from PIL import Image
 
 from g2p.data import sources
 from g2p.data.errors import DataFormatError
-from g2p.g2pdiff.datasets import (
-    RECORD_COLUMNS,
-    SpecimenDataset,
-    clean_barcode,
-    load_barcode_records,
-    load_bioscan5m,
-    make_splits,
-    read_bold_tsv,
-    split_summary,
-)
+from g2p.data.bold import RECORD_COLUMNS, clean_barcode, load_bioscan5m, read_bold_tsv
+from g2p.g2pdiff.datasets import SpecimenDataset, load_barcode_records, make_splits, split_summary
 from g2p.g2pdiff.simulator import PhenotypeSimulator
 
 
