@@ -10,7 +10,7 @@ import torch
 
 from g2p.g2pdiff.pipeline import build_pipeline
 from g2p.g2pdiff.train import DiffusionTrainConfig, load_vae, make_alignment, make_conditioner, make_unet
-from g2p.widgets import show_diffusion_explorer
+from g2p.g2pdiff.widgets import show_diffusion_explorer
 
 
 def test_recorded_views_generate_each_setting_and_leave_the_live_widget_at_the_first():

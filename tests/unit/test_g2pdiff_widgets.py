@@ -9,7 +9,7 @@ import torch
 
 from g2p.g2pdiff.pipeline import build_pipeline
 from g2p.g2pdiff.train import DiffusionTrainConfig, load_vae, make_alignment, make_conditioner, make_unet
-from g2p.widgets import diffusion_explorer
+from g2p.g2pdiff.widgets import diffusion_explorer
 
 
 def test_explorer_builds_and_generates():

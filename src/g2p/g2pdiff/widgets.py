@@ -1,5 +1,8 @@
-"""ipywidgets explorers for the notebooks. Building one never runs the model, so papermill does not block;
-the interaction (button clicks) works in a live Jupyter kernel."""
+"""The diffusion explorer (ipywidgets) of chapter 06: pick a barcode and coordinates, generate samples.
+
+Building it never runs the model, so papermill does not block; the interaction (button clicks) works in a
+live Jupyter kernel, and :func:`show_diffusion_explorer` records views of it for the static book
+(:mod:`g2p.widget_views`)."""
 
 from __future__ import annotations
 
@@ -8,11 +11,12 @@ import io
 import ipywidgets as widgets
 import pandas as pd
 import torch
+from PIL import Image
+
+from g2p import widget_views
 
 
 def _png(image: torch.Tensor, scale: int = 3) -> bytes:
-    from PIL import Image
-
     arr = (image.permute(1, 2, 0).clamp(0, 1).numpy() * 255).astype("uint8")
     pil = Image.fromarray(arr).resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.NEAREST)
     buf = io.BytesIO()
@@ -73,8 +77,6 @@ def record_diffusion_views(explorer: widgets.VBox, records: pd.DataFrame, *, n_b
     """Views of a :func:`diffusion_explorer` for the static book: for each of the first ``n_barcodes``
     records of its dropdown that have coordinates, the samples at the specimen's own coordinates, at
     each of ``latitudes`` (same longitude), and without coordinates. Each view presses Generate once."""
-    from g2p import widget_views
-
     pick = widget_views.find(explorer, "barcode")
     lat, lon = widget_views.find(explorer, "latitude"), widget_views.find(explorer, "longitude")
     use_coords = widget_views.find(explorer, "use coordinates")
@@ -108,8 +110,6 @@ def show_diffusion_explorer(pipe, records: pd.DataFrame, *, recorded: int = 3, l
                             **explorer_options):
     """:func:`diffusion_explorer`, live in Jupyter, with :func:`record_diffusion_views` shown in the
     static book. Display the returned object (last line of a cell)."""
-    from g2p import widget_views
-
     explorer = diffusion_explorer(pipe, records, **explorer_options)
     views = record_diffusion_views(explorer, records, n_barcodes=recorded, latitudes=latitudes)
     note = ("Recorded when this chapter was executed: each tab is one held-out specimen, each button one "
