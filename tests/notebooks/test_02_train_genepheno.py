@@ -7,8 +7,8 @@ import json
 import pytest
 
 from g2p import figures, presets
-from g2p.data import curate
-from g2p.genepheno import train
+from g2p.data import curated
+from g2p.genepheno import runs, train
 from g2p.runner import read_glued
 
 pytestmark = pytest.mark.slow
@@ -27,7 +27,7 @@ def datasets():
 
 
 def _key(name: str) -> str:
-    return curate.load(name).datasheet.get("dataset", name)
+    return curated.load(name).datasheet.get("dataset", name)
 
 
 def test_val_fmax_and_time_are_glued_per_dataset(glued, datasets):
@@ -45,7 +45,7 @@ def test_glued_fmax_is_the_mean_of_the_finished_runs(glued, datasets):
     for name in datasets:
         values = []
         for seed in seeds:
-            run = train.complete_run_dir("smoke", name, seed)
+            run = runs.complete_run_dir("smoke", name, seed)
             values.append(json.loads((run / "result.json").read_text())["best_val_fmax"])
             assert (run / "best" / "model.safetensors").exists() and (run / "best" / "terms.tsv").exists()
             assert (run / "best" / "seq_projection.npz").exists()
@@ -59,7 +59,7 @@ def test_training_beats_the_label_prior_on_validation(smoke_run, datasets, tmp_p
 
     from g2p.genepheno import baselines, metrics
 
-    dataset = curate.load(datasets[0])
+    dataset = curated.load(datasets[0])
     prior = baselines.LabelFrequency().fit(dataset).predict(dataset, "val")
     prior_fmax = metrics.fmax(dataset.labels[dataset.split_index("val")], prior)[0]
     config = dataclasses.replace(train.preset_config("smoke"), epochs=10, patience=10, progress=False)
@@ -74,10 +74,10 @@ def test_parallel_training_equals_sequential(smoke_run, datasets, tmp_path):
     from safetensors.numpy import load_file
 
     config = dataclasses.replace(train.preset_config("smoke"), epochs=1, progress=False)
-    jobs = {mode: [train.TrainJob(datasets[0], dataclasses.replace(config, seed=seed), tmp_path / mode / f"s{seed}")
+    jobs = {mode: [runs.TrainJob(datasets[0], dataclasses.replace(config, seed=seed), tmp_path / mode / f"s{seed}")
                    for seed in (0, 1)] for mode in ("one", "two")}
-    one = train.train_many(jobs["one"], workers=1)
-    two = train.train_many(jobs["two"], workers=2)
+    one = runs.train_many(jobs["one"], workers=1)
+    two = runs.train_many(jobs["two"], workers=2)
     for a, b in zip(one, two):
         assert a.best_val_fmax == b.best_val_fmax
         wa, wb = load_file(a.best_dir / "model.safetensors"), load_file(b.best_dir / "model.safetensors")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from g2p import figures, paths, presets
-from g2p.genepheno import evaluate, metrics
+from g2p.genepheno import benchmark, metrics
 from g2p.runner import read_glued
 
 pytestmark = pytest.mark.slow
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def outputs(smoke_run):
     values = read_glued(smoke_run / "03_evaluate.ipynb")
-    results, violations = evaluate.load_results("smoke")
+    results, violations = benchmark.load_results("smoke")
     datasets = presets.notebook_parameters("smoke", "03_evaluate").get("datasets", ["mpo", "hpo"])
     return values, results[results["curated"].isin(datasets)], violations[violations["curated"].isin(datasets)]
 
@@ -23,9 +23,9 @@ def outputs(smoke_run):
 def test_every_method_and_bin_has_a_row(outputs):
     _, results, _ = outputs
     assert not results.empty
-    variants = presets.notebook_parameters("smoke", "03_evaluate").get("variants", list(evaluate.VARIANTS))
+    variants = presets.notebook_parameters("smoke", "03_evaluate").get("variants", list(benchmark.VARIANTS))
     for curated, rows in results.groupby("curated"):
-        from g2p.data.curate import load
+        from g2p.data.curated import load
 
         expected_bins = metrics.bin_labels(load(curated).terms["bin"])
         names = set(rows["name"])
@@ -61,7 +61,7 @@ def test_metric_values_are_probabilities(outputs):
 
 def test_glued_numbers_match_the_csv(outputs):
     values, results, _ = outputs
-    summary = evaluate.summarise(results)
+    summary = benchmark.summarise(results)
     seeds = presets.notebook_parameters("smoke", "03_evaluate")["seeds"]
     for name in results["dataset"].unique():
         ours = results[(results["dataset"] == name) & (results["name"] == "complete") & (results["bin"] == "All")]
@@ -87,4 +87,4 @@ def test_figures_were_saved_by_the_notebook(outputs):
             entry = manifest[f"03_{name}_{metric}_by_bin.png"]
             assert entry["preset"] == "smoke"
             assert (paths.figures_dir("smoke") / f"03_{name}_{metric}_by_bin.png").stat().st_size > 0
-    assert isinstance(pd.read_csv(evaluate.genepheno_dir("smoke") / evaluate.RESULTS_FILE), pd.DataFrame)
+    assert isinstance(pd.read_csv(benchmark.genepheno_dir("smoke") / benchmark.RESULTS_FILE), pd.DataFrame)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from g2p import figures, presets
-from g2p.data import curate
+from g2p.data import curated
 from g2p.genepheno import interpret
 from g2p.runner import read_glued
 
@@ -29,7 +29,7 @@ def params():
 
 
 def test_intervention_statistic_covers_the_whole_test_split(glued, params):
-    dataset = curate.load(params["datasets"][0])
+    dataset = curated.load(params["datasets"][0])
     n_test = len(dataset.split_index("test"))
     assert glued["interp_n_genes"] == n_test
     assert glued["interp_n_concepts"] == len(dataset.concepts)
@@ -43,7 +43,7 @@ def test_intervention_statistic_covers_the_whole_test_split(glued, params):
 def test_flips_agree_with_the_models_own_phenotype_head(params):
     """The notebook's arithmetic (Δlogit = w·Δactivation) against the torch head on flipped activations."""
     name = params["datasets"][0]
-    dataset = curate.load(name)
+    dataset = curated.load(name)
     loaded = interpret.load_trained("smoke", name, "complete", params.get("seed", 0))
     bn = interpret.read_bottleneck(loaded, dataset, "test", attention=False)
     result = interpret.intervention_effects(bn, interpret.related_pairs(dataset))

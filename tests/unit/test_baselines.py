@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from g2p.data.curate import CuratedDataset
+from g2p.data.curated import CuratedDataset
 from g2p.genepheno import baselines, metrics
 
 AMINO = np.array(list("ACDEFGHIKLMNPQRSTVWY"))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from test_baselines import toy_dataset
 
-from g2p.genepheno import evaluate, metrics
+from g2p.genepheno import benchmark, metrics
 
 FAST_BASELINES = {"epochs": 15, "patience": 5, "hidden": 32, "lr": 5e-3, "batch_size": 32, "min_go_count": 1,
                   "kmer_dim": 32}
@@ -26,8 +26,8 @@ def bench(toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     # A row of another dataset already in the CSV must survive this call.
     pd.DataFrame({"dataset": ["other"], "method": ["x"], "bin": ["All"], "fmax": [0.5]}).to_csv(
-        out / evaluate.RESULTS_FILE, index=False)
-    results = evaluate.run_benchmark(
+        out / benchmark.RESULTS_FILE, index=False)
+    results = benchmark.run_benchmark(
         "toy", "smoke", variants=[], n_boot=20, seeds=[0], baseline_settings=FAST_BASELINES,
         output_dir=out, loader=lambda name: toy, progress=None)
     return out, results
@@ -35,7 +35,7 @@ def bench(toy, tmp_path_factory):
 
 def test_every_method_and_bin_is_scored(bench, toy):
     out, results = bench
-    saved, violations = evaluate.load_results("smoke", out)
+    saved, violations = benchmark.load_results("smoke", out)
     mine = saved[saved["dataset"] == "toy"]
     assert (saved["dataset"] == "other").sum() == 1
     methods = set(mine["name"])
@@ -59,7 +59,7 @@ def test_every_method_and_bin_is_scored(bench, toy):
 
 def test_baseline_scores_are_cached(bench, toy):
     out, results = bench
-    again = evaluate.run_benchmark(
+    again = benchmark.run_benchmark(
         "toy", "smoke", variants=[], n_boot=20, seeds=[0], baseline_settings=FAST_BASELINES,
         output_dir=out, loader=lambda name: toy, progress=None)
     # Cached scores → identical metrics and the stored (first-run) wall times.
@@ -69,17 +69,17 @@ def test_baseline_scores_are_cached(bench, toy):
 
 def test_unknown_variant_is_rejected(toy, tmp_path):
     with pytest.raises(ValueError, match="variant"):
-        evaluate.run_benchmark("toy", "smoke", variants=["nope"], output_dir=tmp_path, loader=lambda n: toy)
+        benchmark.run_benchmark("toy", "smoke", variants=["nope"], output_dir=tmp_path, loader=lambda n: toy)
 
 
 def test_model_overrides_map_notebook_names():
-    assert evaluate.model_overrides(lambda1=0.0, lambda2=None, tau=0.5) == {"lambda_ex": 0.0, "tau": 0.5}
+    assert benchmark.model_overrides(lambda1=0.0, lambda2=None, tau=0.5) == {"lambda_ex": 0.0, "tau": 0.5}
 
 
 def test_genepheno_variants_train_and_score_per_seed(toy, tmp_path, monkeypatch):
     pytest.importorskip("g2p.genepheno.train")
-    monkeypatch.setattr(evaluate.paths, "runs", tmp_path / "runs")
-    results = evaluate.run_benchmark(
+    monkeypatch.setattr(benchmark.paths, "runs", tmp_path / "runs")
+    results = benchmark.run_benchmark(
         "toy", "smoke", variants=["complete", "no_exclusive"], overrides=TINY_MODEL, n_boot=5, seeds=[0, 1],
         ablation_seeds=[1], baseline_settings=FAST_BASELINES, output_dir=tmp_path / "out", loader=lambda name: toy, progress=None)
     ours = results[results["name"].isin(["complete", "no_exclusive"])]
@@ -96,13 +96,13 @@ def test_genepheno_variants_train_and_score_per_seed(toy, tmp_path, monkeypatch)
     assert all_rows[all_rows["seed"] == 1]["fmax_lo"].isna().all()
     assert all_rows[all_rows["seed"] == 0]["fmax_lo"].notna().all()
     with pytest.raises(ValueError, match="subset of seeds"):
-        evaluate.run_benchmark("toy", "smoke", seeds=[0], ablation_seeds=[2], loader=lambda name: toy, progress=None)
-    summary = evaluate.summarise(results)
+        benchmark.run_benchmark("toy", "smoke", seeds=[0], ablation_seeds=[2], loader=lambda name: toy, progress=None)
+    summary = benchmark.summarise(results)
     row = summary[(summary["name"] == "complete") & (summary["bin"] == "All")].iloc[0]
     both = all_rows[all_rows["name"] == "complete"]["fmax"]
     assert row["n_seeds"] == 2 and row["fmax"] == pytest.approx(both.mean())
     assert row["fmax_sd"] == pytest.approx(both.std(ddof=1))
-    _, violations = evaluate.load_results("smoke", tmp_path / "out")
+    _, violations = benchmark.load_results("smoke", tmp_path / "out")
     assert {"complete", "no_exclusive"} <= set(violations["name"])
 
 
@@ -113,8 +113,8 @@ def test_tables_and_figures_from_results(bench):
     from g2p.genepheno import plots, published
 
     out, _ = bench
-    results, violations = evaluate.load_results("smoke", out)
-    results = evaluate.summarise(results[results["dataset"] == "toy"])
+    results, violations = benchmark.load_results("smoke", out)
+    results = benchmark.summarise(results[results["dataset"] == "toy"])
     table = plots.table1(results, "toy")
     assert set(table.index) == set(results["method"])
     assert ("All", "Fmax") in table.columns and (published.SOURCE, "AUC") in table.columns

@@ -57,7 +57,7 @@ HIT_COLUMNS = ["query", "subject", "pident", "bitscore", "evalue"]
 
 
 class CuratedLike(Protocol):
-    """What the baselines read from a :class:`g2p.data.curate.CuratedDataset`."""
+    """What the baselines read from a :class:`g2p.data.curated.CuratedDataset`."""
 
     genes: pd.DataFrame
     terms: pd.DataFrame

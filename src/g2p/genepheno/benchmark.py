@@ -24,21 +24,25 @@ Metrics are computed on the TEST split only; validation is used only for early s
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
+import dataclasses
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
-from g2p import atomic, paths, presets
+from g2p import artifacts, atomic, paths, presets
+from g2p.argtypes import non_negative_int, positive_int
+from g2p.data import curated
 from g2p.genepheno import baselines as baselines_mod
-from g2p.genepheno import metrics
-from g2p.genepheno.summary import METRICS, summarise  # noqa: F401  (re-exported: evaluate.summarise)
+from g2p.genepheno import metrics, predict, runs, train
+from g2p.genepheno.summary import METRICS, summarise  # noqa: F401  (re-exported: benchmark.summarise)
 from g2p.genepheno.train import dataset_fingerprint
 
 NOTEBOOK = "03_evaluate"
@@ -158,8 +162,6 @@ def violation_row(dataset, dataset_name: str, entry: MethodScores, threshold: fl
 def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
                   overrides: dict[str, Any] | None = None, seed: int = 0) -> MethodScores:
     """Train (or reuse) one GenePheno variant with one seed and score the test split."""
-    from g2p.genepheno import predict, train
-
     config = _variant_config(preset, variant, overrides, seed)
     started = time.perf_counter()
     result = train.train(dataset, config, variant_dir(preset, dataset_name, variant.key, seed), resume=True)
@@ -173,38 +175,25 @@ def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
 
 
 def _variant_config(preset: str, variant: Variant, overrides: dict[str, Any] | None, seed: int):
-    from g2p.genepheno import train
-
     return train.preset_config(preset, **{**(overrides or {}), **variant.overrides, "seed": seed})
 
 
 def _fit_baseline(dataset_name: str, baseline_name: str, settings: dict[str, Any], use_aligner: bool | None,
                   cache_dir: Path, seed: int) -> None:
     """Worker job: fit one trained baseline and leave its test scores in the cache."""
-    from g2p.data.curate import load
-    from g2p.genepheno import train
-
-    import torch
-
     torch.set_num_threads(1)  # one process per core
     config = baselines_mod.BaselineConfig.from_dict(settings)
     baseline = next(b for b in baselines_mod.all_baselines(config, use_aligner) if b.name == baseline_name)
-    run_baseline(train._load_cached(dataset_name, load), baseline, cache_dir, seed)
+    run_baseline(runs.load_cached(dataset_name), baseline, cache_dir, seed)
 
 
 def _run_in_pool(jobs: list, fits: list[tuple], workers: int) -> None:
     """Every GenePheno training job and baseline fit of one dataset in ``workers`` processes; results
     land on disk (run folders, baseline cache) and are read back by the sequential pass."""
-    import dataclasses
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from g2p.genepheno import train
-
     quiet = [dataclasses.replace(job, config=dataclasses.replace(job.config, progress=False, cpu_threads=1))
              for job in jobs]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(train._run_job, job) for job in quiet]
+        futures = [pool.submit(runs.run_job, job) for job in quiet]
         futures += [pool.submit(_fit_baseline, *fit) for fit in fits]
         for future in futures:
             future.result()  # re-raises a worker's exception here
@@ -213,9 +202,8 @@ def _run_in_pool(jobs: list, fits: list[tuple], workers: int) -> None:
 def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | None = None) -> MethodScores:
     """Fit one baseline on train (val for early stopping) and score test; cached by data + settings.
     ``seed`` names a trained baseline's seed (its config carries it); None for deterministic ones."""
-    key_payload = json.dumps({"data": dataset_fingerprint(dataset), "name": baseline.name,
-                              "config": asdict(baseline.config)}, sort_keys=True)
-    key = hashlib.sha256(key_payload.encode()).hexdigest()[:16]
+    key = artifacts.key_of({"data": dataset_fingerprint(dataset), "name": baseline.name,
+                            "config": asdict(baseline.config)})
     stem = baseline.name if seed is None else f"{baseline.name}-seed{seed}"
     cache = cache_dir / f"{stem}.npz" if cache_dir is not None else None
     label = BASELINE_PAPER_LABEL.get(baseline.name)
@@ -268,14 +256,12 @@ def run_benchmark(
     ``ablation_seeds``, ``variants``, ``baselines``, ``workers``). The complete model and the trained
     baselines run with every seed of ``seeds``; the ablations with ``ablation_seeds`` (a subset of
     ``seeds``; default all of them), which a CPU preset may shorten to save time. With ``workers`` > 1 every training run (GenePheno variants × seeds,
-    trained baselines × seeds) first runs in that many processes (:func:`train.train_many`); scoring
+    trained baselines × seeds) first runs in that many processes (:func:`runs.train_many`); scoring
     then reuses the finished runs. Trained baselines get GenePheno's ``epochs`` and ``patience`` (equal budgets)
     unless ``baselines`` sets them. ``overrides`` are TrainConfig fields applied to every variant (see
     :func:`model_overrides`). Returns the results table of this call's datasets (one row per method,
     seed and bin).
     """
-    from g2p.genepheno import train
-
     block = settings(preset)
     names = [dataset_name] if isinstance(dataset_name, str) else list(dataset_name)
     n_boot = int(block.get("n_boot", 100) if n_boot is None else n_boot)
@@ -297,7 +283,7 @@ def run_benchmark(
     say = progress or (lambda message: None)
     workers = int(block.get("workers", 1) if workers is None else workers)
     if loader is None:
-        from g2p.data.curate import load as loader
+        loader = curated.load
     else:
         workers = 1  # worker processes load datasets by name; a custom loader stays in this process
 
@@ -309,7 +295,7 @@ def run_benchmark(
             f"test {len(dataset.split_index('test'))} genes; seeds {seeds}")
         cache = out / name / "baselines"
         if workers > 1:
-            jobs = [train.TrainJob(name, _variant_config(preset, VARIANTS[key], overrides, seed),
+            jobs = [runs.TrainJob(name, _variant_config(preset, VARIANTS[key], overrides, seed),
                                    variant_dir(preset, name, key, seed))
                     for seed in seeds for key in _variants_for(seed, chosen, ablation_seeds)]
             fits = [(name, baseline_name, {**base_settings, "seed": seed}, use_aligner, cache, seed)
@@ -365,8 +351,6 @@ def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFr
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", nargs="+", help="curated dataset names (default: the preset's 03_evaluate datasets)")
     parser.add_argument("--preset", default="quick", choices=presets.PRESETS)
-    from g2p.cli import non_negative_int, positive_int
-
     parser.add_argument("--n-boot", type=positive_int, help="bootstrap replicates (default: from the preset)")
     parser.add_argument("--seeds", type=non_negative_int, nargs="+", help="training seeds (default: from the preset)")
     parser.add_argument("--ablation-seeds", type=non_negative_int, nargs="+",

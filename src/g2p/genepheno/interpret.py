@@ -115,7 +115,7 @@ def activate(concept_logits: np.ndarray, activation: str) -> np.ndarray:
 
 def run_dir(preset: str, dataset_name: str, variant: str = "complete", seed: int = 0) -> Path:
     """The ``best/`` model folder notebooks 02 (``complete``) and 03 (ablations) write."""
-    from g2p.genepheno.evaluate import variant_dir
+    from g2p.genepheno.benchmark import variant_dir
 
     return variant_dir(preset, dataset_name, variant, seed) / "best"
 
@@ -202,7 +202,7 @@ class ModelReading:
 
 def read_models(preset: str, datasets: list[str], seed: int = 0, variant: str = "complete") -> dict[str, ModelReading]:
     """:func:`read_bottleneck` of the trained ``variant`` (seed ``seed``) of every dataset."""
-    from g2p.data.curate import load
+    from g2p.data.curated import load
 
     readings = {}
     for name in datasets:
@@ -782,7 +782,7 @@ def variant_test_scores(preset: str, dataset_name: str, variant: str, seeds,
                         known: dict[int, np.ndarray] | None = None) -> list[np.ndarray]:
     """Test-split probabilities of a trained variant, one array per seed (runs of notebooks 02/03);
     ``known`` gives seeds already scored (e.g. ``{0: reading.test.probabilities()}``)."""
-    from g2p.data.curate import load
+    from g2p.data.curated import load
     from g2p.genepheno import predict
 
     dataset = load(dataset_name)

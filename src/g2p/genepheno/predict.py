@@ -17,9 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import transformers
 
-from g2p import atomic
+from g2p import atomic, checksums
+from g2p.argtypes import positive_int
+from g2p.data.errors import DataFormatError, MissingFileError
+from g2p.data.go_features import go_features
+from g2p.data.ontology import load_ontology
+from g2p.data.readers import read_fasta, read_text
 from g2p.device import try_gpu
+from g2p.errors import InputError, UsageError
 from g2p.genepheno.encoders import GoVocabulary, InputSpec, SequenceProjection, encode_genes
 from g2p.genepheno.model import (
     CONCEPTS_FILE,
@@ -51,11 +58,6 @@ class LoadedModel:
 def load_model(model_dir: Path, device: torch.device | str | None = None) -> LoadedModel:
     """A model folder written by ``train`` → model (eval mode, on ``device``) plus its term list,
     concept list, GO vocabulary and input spec. A folder that is not one gives a clear error."""
-    import transformers
-
-    from g2p import checksums
-    from g2p.data.errors import DataFormatError, MissingFileError
-
     model_dir = Path(model_dir)
     hint = "pass the best/ folder that `python -m g2p train` writes (retrain if it was damaged)"
     if not model_dir.is_dir():
@@ -109,9 +111,6 @@ def predict_scores(model_dir: Path, dataset, split: str) -> np.ndarray:
 
 def go_inputs_from_annotations(accessions: list[str], go_annotations: Path) -> list[list[str]]:
     """GO input terms per accession from a raw annotation TSV, with the curation's own rules."""
-    from g2p.data.curate import go_features
-    from g2p.data.ontology import load_ontology
-
     _, _, inputs, _ = go_features(accessions, Path(go_annotations), load_ontology("go_obo"), 1)
     return inputs
 
@@ -121,9 +120,6 @@ def predict(
 ) -> pd.DataFrame:
     """Top-``top_k`` phenotype terms per FASTA record: columns gene, rank (1 = best), term_id, term_name,
     score. Without ``go_annotations`` a GO-using model sees only its ``[CLS]`` token for the GO stream."""
-    from g2p.data.readers import read_fasta
-    from g2p.errors import InputError
-
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise InputError(f"top_k must be an integer >= 1, got {top_k!r}", field="top_k")
     loaded = load_model(model_dir)
@@ -146,9 +142,6 @@ def predict(
 
 def _check_unique_ids(fasta: Path, genes: list[str]) -> None:
     """Every record needs its own id: rows of the output are keyed by it (duplicates would merge)."""
-    from g2p.data.errors import DataFormatError
-    from g2p.data.readers import read_text
-
     seen: set[str] = set()
     for index, gene in enumerate(genes):
         if gene and gene not in seen:
@@ -165,16 +158,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fasta", type=Path, required=True, help="protein FASTA (UniProt headers)")
     parser.add_argument("--model", type=Path, required=True, help="a trained model folder (…/best)")
     parser.add_argument("--go", type=Path, help="optional GO annotation TSV: accession<TAB>go_ids (;-separated)")
-    from g2p.cli import positive_int
-
     parser.add_argument("--top-k", type=positive_int, default=20, help="terms per gene (at least 1; default 20)")
     parser.add_argument("--out", type=Path, required=True, help="output TSV (written atomically)")
 
 
 def main(args: argparse.Namespace) -> int:
     if Path(args.out).is_dir():
-        from g2p.errors import UsageError
-
         raise UsageError(f"g2p predict: --out {args.out} is a folder", hint="give a file name, e.g. predictions.tsv")
     table = predict(args.fasta, args.model, args.go, args.top_k)
     atomic.write_text(args.out, table.to_csv(sep="\t", index=False))

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import math
 import random
 import shutil
 import time
@@ -30,9 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from accelerate import Accelerator
 from tqdm.auto import tqdm
+from transformers import get_cosine_schedule_with_warmup
+from transformers.utils import logging as hf_logging
 
-from g2p import atomic
+from g2p import artifacts, atomic, checksums, paths
+from g2p.argtypes import non_negative_int, positive_int
+from g2p.data import curated
 from g2p.device import seed_everything
 from g2p.genepheno import losses
 from g2p.genepheno.encoders import (
@@ -54,6 +58,8 @@ from g2p.genepheno.model import (
     GenePhenoModel,
     score_genes,
 )
+from g2p.genepheno.metrics import fmax
+from g2p.presets import PRESETS
 
 CHECKPOINT, BEST, RESULT, HISTORY = "checkpoint", "best", "result.json", "history.csv"
 
@@ -159,8 +165,8 @@ def dataset_fingerprint(dataset) -> str:
 
 
 def run_key(dataset, config: TrainConfig) -> str:
-    payload = json.dumps({"config": config.identity(), "data": dataset_fingerprint(dataset)}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    """The run's identity: its settings and its data. ``result.json`` and the checkpoint carry it."""
+    return artifacts.key_of({"config": config.identity(), "data": dataset_fingerprint(dataset)})
 
 
 @dataclass
@@ -233,8 +239,6 @@ def save_model_folder(folder: Path, model: GenePhenoModel, dataset, config: Trai
                       prepared: PreparedInputs) -> None:
     """A self-contained model folder (weights + everything ``predict`` needs). ``folder`` must be a
     fresh temporary folder (callers wrap this in ``atomic.directory``)."""
-    from transformers.utils import logging as hf_logging
-
     hf_logging.disable_progress_bar()  # a "Writing model shards" bar per epoch is noise in a chapter
     model.save_pretrained(folder)
     dataset.terms[["term_id", "name"]].to_csv(folder / TERMS_FILE, sep="\t", index=False)
@@ -287,17 +291,12 @@ def _dense_rows(matrix, rows: np.ndarray, device) -> torch.Tensor:
 # --------------------------------------------------------------------------- training
 def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -> TrainResult:
     """Train (or resume, or just return) GenePheno on ``dataset``; see the module docstring."""
-    from accelerate import Accelerator
-
-    from g2p.genepheno.metrics import fmax
-
     output_dir = Path(output_dir)
     key = run_key(dataset, config)
     result_file = output_dir / RESULT
-    if resume and result_file.exists():
-        done = json.loads(result_file.read_text())
-        if done.get("run_key") == key:
-            return _result_from_disk(output_dir, done)
+    done = artifacts.current_record(result_file, key, field="run_key") if resume else None
+    if done is not None:
+        return _result_from_disk(output_dir, done)
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available() and not _mps_available(),
                               mixed_precision=_mixed_precision())
@@ -326,8 +325,6 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
     # fused: one kernel per step for all parameters (several times faster than the per-tensor loop on CPU)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     steps_per_epoch = len(_epoch_batches(train_rows, 0, config, rank, world))
-    from transformers import get_cosine_schedule_with_warmup
-
     total_steps = steps_per_epoch * config.epochs
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(config.warmup_frac * total_steps), total_steps)
 
@@ -335,8 +332,6 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
              "run_key": key, "train_time_s": 0.0}
     ckpt = output_dir / CHECKPOINT
     if resume and (ckpt / "state.json").exists():
-        from g2p import checksums
-
         checksums.verify_folder(ckpt, what="training checkpoint",
                                 hint="delete the checkpoint folder or pass --no-resume to start over")
         saved = json.loads((ckpt / "state.json").read_text())
@@ -455,9 +450,6 @@ def preset_config(preset: str, **overrides) -> TrainConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="curated dataset name (mpo or hpo)")
-    from g2p.cli import non_negative_int, positive_int
-    from g2p.presets import PRESETS
-
     parser.add_argument("--preset", default="quick", choices=PRESETS, help="smoke, quick or paper (default quick)")
     parser.add_argument("--experiment", default="complete", help="run name under runs/<preset>/genepheno/<dataset>/")
     parser.add_argument("--encoder", choices=["kmer", "cnn", "hf"], help="override the preset's encoder")
@@ -468,14 +460,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from g2p import paths
-    from g2p.data.curate import load
-
     overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model,
                                    "epochs": args.epochs, "seed": args.seed}.items() if v is not None}
     out = paths.run_dir(args.preset, f"genepheno/{args.dataset}/{args.experiment}")  # checked before any work
     config = preset_config(args.preset, **overrides)
-    dataset = load(args.dataset)
+    dataset = curated.load(args.dataset)
     result = train(dataset, config, out, resume=not args.no_resume)
     print(result.history.to_string(index=False))
     print(f"best val Fmax {result.best_val_fmax:.4f} → {result.best_dir}")
@@ -489,85 +478,3 @@ def notebook_config(preset: str, encoder: str | None = None, lambda1: float | No
     value) — the same mapping notebook 03 uses, so both notebooks address the same ``complete`` runs."""
     named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau}
     return preset_config(preset, **{k: v for k, v in named.items() if v is not None})
-
-
-def complete_run_dir(preset: str, dataset_name: str, seed: int = 0) -> Path:
-    from g2p import paths
-
-    return paths.run_dir(preset, f"genepheno/{dataset_name}/complete/seed{seed}")
-
-
-@dataclass(frozen=True)
-class TrainJob:
-    """One training run: a curated dataset (by name), its settings and its run folder."""
-
-    dataset: str
-    config: TrainConfig
-    output_dir: Path
-
-
-def _run_job(job: TrainJob) -> TrainResult:
-    from g2p.data.curate import load
-
-    result = train(_load_cached(job.dataset, load), job.config, job.output_dir)
-    if not result.finished:
-        raise RuntimeError(f"training {job.output_dir} stopped before finishing")
-    return result
-
-
-_DATASETS: dict[str, object] = {}
-
-
-def _load_cached(name: str, load):
-    if name not in _DATASETS:
-        _DATASETS.clear()
-        _DATASETS[name] = load(name)
-    return _DATASETS[name]
-
-
-def train_many(jobs: list[TrainJob], workers: int = 1) -> list[TrainResult]:
-    """Run (or reuse) every job, in order. With ``workers`` > 1 on a CPU, jobs run in that many
-    processes at once, each on one thread (small models use two cores better as two runs than as one
-    run on two threads); each process encodes a dataset once for all its jobs. Every run is the same
-    as it would be alone: its result depends only on its own config and seed. On CUDA one process."""
-    if workers <= 1 or len(jobs) <= 1 or torch.cuda.is_available():
-        return [_run_job(job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    quiet = [dataclasses.replace(job, config=dataclasses.replace(job.config, progress=False, cpu_threads=1))
-             for job in jobs]
-    # Jobs of one dataset are adjacent, so each worker tends to keep one dataset's encoding.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(_run_job, quiet))
-    # The runs are finished on disk now: train() returns each one at once (and in this process).
-    return [_run_job(job) for job in jobs]
-
-
-def train_datasets(names: list[str], preset: str, config: TrainConfig,
-                   seeds: list[int] | tuple[int, ...] = (0,), workers: int = 1) -> dict[tuple[str, int], TrainResult]:
-    """Train (or reuse) the complete model on each curated dataset with each seed, into
-    ``complete_run_dir``; keys are (dataset, seed). ``workers``: see :func:`train_many`."""
-    keys = [(name, int(seed)) for name in names for seed in seeds]
-    jobs = [TrainJob(name, dataclasses.replace(config, seed=seed), complete_run_dir(preset, name, seed))
-            for name, seed in keys]
-    return dict(zip(keys, train_many(jobs, workers)))
-
-
-def summary_table(results: dict[tuple[str, int], TrainResult]) -> pd.DataFrame:
-    """One row per (dataset, seed): best val Fmax and epoch, epochs run, training time, throughput."""
-    rows = []
-    for (name, seed), result in results.items():
-        history = result.history
-        best = history.loc[history["val_fmax"].idxmax()]
-        rows.append({
-            "dataset": name,
-            "seed": seed,
-            "best_val_fmax": result.best_val_fmax,
-            "best_epoch": int(best["epoch"]),
-            "epochs_run": len(history),
-            "train_time_s": float(history["epoch_seconds"].sum()),
-            "wall_time_s": float(result.extra.get("wall_time_s", result.wall_time_s)),
-            "train_genes_per_s": float(history["train_genes_per_s"].median()),
-        })
-    return pd.DataFrame(rows)
