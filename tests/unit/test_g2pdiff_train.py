@@ -13,7 +13,6 @@ import torch
 from g2p.g2pdiff.pipeline import load_pipeline
 from g2p.g2pdiff.train import (
     DiffusionTrainConfig,
-    augment_environment,
     diffusion_target,
     make_conditioner,
     make_noise_scheduler,
@@ -22,6 +21,7 @@ from g2p.g2pdiff.train import (
     train,
     unet_output,
 )
+from g2p.g2pdiff.training_data import augment_environment
 
 TINY = dict(image_size=32, k=3, max_bp=60, token_pool=4, d_model=16, encoder_layers=1, encoder_heads=2,
             unet_channels=(16, 32), attention_head_dim=4, alignment_hidden=16, batch_size=8,

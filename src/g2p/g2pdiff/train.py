@@ -1,9 +1,10 @@
 """Training G2PDiffusion: one conditional latent diffusion model with Accelerate.
 
 ``train(records, config, output_dir)`` renders the training specimens with the phenotype simulator
-(unless images are given), encodes them once with the frozen TAESD autoencoder (latents cached),
-standardises the latents with their training statistics (:mod:`g2p.g2pdiff.latents`), and trains the
-DNA conditioner, the UNet and the noise-aware alignment encoder together:
+(unless images are given) and encodes them once with the frozen TAESD autoencoder (the training set,
+its environment augmentation and the latent cache: :mod:`g2p.g2pdiff.training_data`), standardises
+the latents with their training statistics (:mod:`g2p.g2pdiff.latents`), and trains the DNA
+conditioner, the UNet and the noise-aware alignment encoder together:
 
 * the UNet sees the conditioning twice: cross-attention over the DNA(+environment) tokens, and a
   global vector (pooled DNA ⊕ environment) projected into its timestep embedding
@@ -18,12 +19,6 @@ DNA conditioner, the UNet and the noise-aware alignment encoder together:
 * one EMA over every trained part (conditioner, UNet and alignment encoder), so the saved parts were
   averaged together.
 
-Latitude and species are confounded in the real records (each species is collected within a few
-degrees), so a model can use location as a proxy for taxon.  ``env_augment`` adds, per training
-specimen, that many renders of the same specimen at random latitudes (the simulator can place any
-specimen anywhere), so that the environment's effect is seen apart from the taxon's.  Only training
-rows are augmented; validation and test keep their real coordinates.
-
 Checkpoints are written atomically every ``checkpoint_every`` steps and training resumes from the
 last one; every step's losses go to ``history.csv``. The batch, noise, timesteps and dropout of step
 s depend only on (seed, s), so a resumed run draws exactly what an uninterrupted one would have.
@@ -36,14 +31,12 @@ ablations from guidance of that network.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -54,11 +47,14 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from g2p import atomic
+from g2p.artifacts import current_record, key_of
+from g2p.data import sources
 from g2p.device import seed_everything
 from g2p.g2pdiff.alignment import NoisyLatentEncoder
 from g2p.g2pdiff.conditioner import DNAConditioner, dropout_masks
-from g2p.g2pdiff.latents import LatentStandardizer, encode_images
-from g2p.g2pdiff.pipeline import G2PDiffusionPipeline, build_pipeline, save_pipeline
+from g2p.g2pdiff.latents import LatentStandardizer
+from g2p.g2pdiff.pipeline import G2PDiffusionPipeline, build_pipeline, load_pipeline, save_pipeline
+from g2p.g2pdiff.training_data import augment_environment, training_latents, training_rows
 
 LATENT_CHANNELS = 4
 VAE_SCALE = 8  # TAESD downsamples by 8 (SD1 latent space)
@@ -66,7 +62,7 @@ CROSS_ATTENTION = ("all", "low", "none")
 SAMPLERS = ("dpmsolver++", "ddim")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 
-__all__ = ["DiffusionTrainConfig", "DiffusionTrainResult", "encode_images", "train", "train_variants"]
+__all__ = ["DiffusionTrainConfig", "DiffusionTrainResult", "train", "train_variants"]
 
 
 @dataclass
@@ -147,7 +143,7 @@ class DiffusionTrainConfig:
     def fingerprint(self) -> str:
         """Hash of the fields that change the trained model (not threads or checkpoint cadence)."""
         d = {k: v for k, v in self.to_dict().items() if k not in ("cpu_threads", "checkpoint_every")}
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return key_of(d)
 
     def __post_init__(self) -> None:
         if self.image_size % VAE_SCALE or self.image_size < 16:
@@ -236,69 +232,9 @@ def make_sampler(config: DiffusionTrainConfig) -> DPMSolverMultistepScheduler | 
 
 def load_vae() -> AutoencoderTiny:
     """The frozen TAESD autoencoder from the data mirror (no downloads)."""
-    from g2p.data import sources
-
     vae = AutoencoderTiny.from_pretrained(sources.resolve_dir("taesd"))
     vae.requires_grad_(False)
     return vae.eval()
-
-
-def _random_coordinates(records: pd.DataFrame, rows: np.ndarray, max_lat: float, rng: np.random.Generator) -> pd.DataFrame:
-    out = records.copy()
-    out["lat"] = out["lat"].astype(float)
-    out["lon"] = out["lon"].astype(float)
-    lat = out["lat"].to_numpy(copy=True)
-    lon = out["lon"].to_numpy(copy=True)
-    new_lat = rng.uniform(-max_lat, max_lat, len(out))
-    new_lon = rng.uniform(-180, 180, len(out))
-    lat[rows] = new_lat[rows]
-    lon[rows] = np.where(np.isnan(lon[rows]), new_lon[rows], lon[rows])  # recorded longitude kept
-    out["lat"], out["lon"] = lat, lon
-    if "has_coords" in out.columns:
-        out.loc[rows, "has_coords"] = True
-    return out
-
-
-def augment_environment(records: pd.DataFrame, copies: int, max_lat: float, seed: int,
-                        resample: float = 0.0) -> list[pd.DataFrame]:
-    """The training tables: the specimens themselves, a ``resample`` fraction of them moved to a
-    random latitude (uniform in ±``max_lat``), then ``copies`` tables of all specimens at random
-    latitudes.  Longitude is kept where recorded and drawn uniformly where missing.  Each table
-    depends only on (seed, its index) and the records, so its renders and latents can be cached.
-    """
-    rng = np.random.default_rng([seed, 7919, 0])
-    moved = np.flatnonzero(rng.random(len(records)) < resample)
-    tables = [_random_coordinates(records, moved, max_lat, rng) if len(moved) else records]
-    everyone = np.arange(len(records))
-    for c in range(1, copies + 1):
-        tables.append(_random_coordinates(records, everyone, max_lat, np.random.default_rng([seed, 7919, c])))
-    return tables
-
-
-def training_latents(
-    records: pd.DataFrame, config: DiffusionTrainConfig, cache_dir: Path, vae: AutoencoderTiny,
-    images: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """TAESD latents of these specimens (at their coordinates), rendered by the simulator, cached on disk."""
-    from g2p.g2pdiff.simulator import PhenotypeSimulator, records_fingerprint
-
-    key = hashlib.sha256(
-        (records_fingerprint(records) + f"|{config.image_size}|{config.simulator_seed}"
-         + ("|given" if images is not None else "")).encode()
-    ).hexdigest()[:16]
-    target = Path(cache_dir) / f"latents_{key}.pt"
-    if target.exists():
-        return torch.load(target)
-    if images is None:
-        simulator = PhenotypeSimulator(seed=config.simulator_seed)
-        images = torch.cat([simulator.render(records.iloc[i : i + 256], config.image_size, cache=False)
-                            for i in range(0, len(records), 256)])
-    if images.shape[0] != len(records):
-        raise ValueError(f"got {images.shape[0]} images for {len(records)} records")
-    latents = encode_images(vae, images)
-    with atomic.open_for_write(target) as tmp:
-        torch.save(latents, tmp)
-    return latents
 
 
 def _mixed_precision(setting: str) -> str:
@@ -307,18 +243,6 @@ def _mixed_precision(setting: str) -> str:
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return "no"
-
-
-def _train_rows(records: pd.DataFrame) -> pd.DataFrame:
-    required = {"processid", "barcode", "lat", "lon"}
-    missing = required - set(records.columns)
-    if missing:
-        raise ValueError(f"records lack columns: {', '.join(sorted(missing))}")
-    if "split" in records.columns:
-        records = records[records["split"] == "train"]
-    if len(records) < 2:
-        raise ValueError("need at least 2 training records (InfoNCE uses in-batch negatives)")
-    return records.reset_index(drop=True)
 
 
 def diffusion_target(scheduler: DDPMScheduler, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor,
@@ -368,18 +292,16 @@ def train(
     (``pipeline_dir`` is then None); calling again with ``resume=True`` finishes the run.
     """
     output_dir = Path(output_dir)
-    records = _train_rows(records)
+    records = training_rows(records)
     if images is not None and (config.env_augment or config.env_resample):
         raise ValueError("env_augment needs simulator renders; it cannot augment given images")
     pipeline_dir, ckpt_dir = output_dir / "pipeline", output_dir / "checkpoint"
     done_file, history_file = output_dir / "done.json", output_dir / "history.csv"
-    data_key = hashlib.sha256("|".join(records["processid"].astype(str)).encode()).hexdigest()[:16]
-    fingerprint = {"config": config.fingerprint(), "data": data_key}
-    if resume and done_file.exists() and pipeline_dir.exists():
-        done = json.loads(done_file.read_text())
-        if done.get("fingerprint") == fingerprint:
-            return DiffusionTrainResult(output_dir, pipeline_dir, pd.read_csv(history_file),
-                                        done["steps"], done["train_seconds"])
+    fingerprint = {"config": config.fingerprint(), "data": key_of("|".join(records["processid"].astype(str)))}
+    done = current_record(done_file, fingerprint, field="fingerprint") if resume and pipeline_dir.exists() else None
+    if done is not None:
+        return DiffusionTrainResult(output_dir, pipeline_dir, pd.read_csv(history_file), done["steps"],
+                                    done["train_seconds"])
 
     seed_everything(config.seed)
     if config.cpu_threads:
@@ -422,13 +344,11 @@ def train(
     noise_scheduler = make_noise_scheduler(config)
 
     start, rows, elapsed = 0, [], 0.0
-    state_file = ckpt_dir / "state.json"
-    if resume and state_file.exists():
-        state = json.loads(state_file.read_text())
-        if state.get("fingerprint") == fingerprint:
-            accelerator.load_state(str(ckpt_dir))
-            start, elapsed = int(state["step"]), float(state["train_seconds"])
-            rows = pd.read_csv(ckpt_dir / "history.csv").to_dict("records")
+    state = current_record(ckpt_dir / "state.json", fingerprint, field="fingerprint") if resume else None
+    if state is not None:
+        accelerator.load_state(str(ckpt_dir))
+        start, elapsed = int(state["step"]), float(state["train_seconds"])
+        rows = pd.read_csv(ckpt_dir / "history.csv").to_dict("records")
 
     def checkpoint(step: int) -> None:
         with atomic.directory(ckpt_dir) as tmp:
@@ -553,8 +473,6 @@ def history_frame(results: dict[str, DiffusionTrainResult]) -> pd.DataFrame:
 
 
 def load_trained(output_dir: Path, variant: str = "full", device: torch.device | str | None = None) -> G2PDiffusionPipeline:
-    from g2p.g2pdiff.pipeline import load_pipeline
-
     return load_pipeline(Path(output_dir) / variant / "pipeline", device)
 
 
