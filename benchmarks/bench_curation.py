@@ -18,7 +18,7 @@ import argparse
 import json
 import time
 
-from g2p.data import curate, ontology
+from g2p.data import curate, curated, ontology, specs
 
 
 def _timed(function, *args, **kwargs) -> tuple[float, object]:
@@ -33,14 +33,14 @@ def main() -> None:
     parser.add_argument("--max-genes", type=int, default=None)
     parser.add_argument("--keep-cache", action="store_true")
     args = parser.parse_args()
-    for dataset in args.datasets or curate.DATASETS:
+    for dataset in args.datasets or specs.DATASETS:
         if not args.keep_cache:
             ontology.clear_cache()
             curate.clear_cache()
         cold, folder = _timed(curate.curate, dataset, max_genes=args.max_genes, force=True)
         rebuild, _ = _timed(curate.curate, dataset, max_genes=args.max_genes, force=True)
         reuse, _ = _timed(curate.curate, dataset, max_genes=args.max_genes)
-        load, _ = _timed(curate.load, folder)
+        load, _ = _timed(curated.load, folder)
         summary = json.loads((folder / "datasheet.json").read_text())["summary"]
         print(
             f"{folder.name}: cold {cold:.1f} s, rebuild {rebuild:.1f} s, reuse {reuse:.2f} s, load {load:.2f} s "

@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from g2p import device
-    from g2p.data.curate import load
+    from g2p.data.curated import load
     from g2p.genepheno import baselines, metrics, predict, train
 
     dataset = _subset(load(args.dataset), args.max_train)

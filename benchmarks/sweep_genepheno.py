@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from g2p import atomic, paths
-    from g2p.data.curate import load
+    from g2p.data.curated import load
     from g2p.genepheno import metrics, predict, train
 
     dataset = load(args.dataset)

@@ -105,7 +105,7 @@ class Preset:
     def curated_names(self, datasets: Sequence[str]) -> list[str]:
         """The curated folder names notebook 01 writes for ``datasets`` under this preset (``mpo`` or,
         with a ``max_genes`` cap, ``mpo-max400``), derived from its block."""
-        from g2p.data.curate import DEFAULT_MIN_GENES, curated_name
+        from g2p.data.specs import DEFAULT_MIN_GENES, curated_name
 
         curation = self.block(CURATION_NOTEBOOK)
         return [curated_name(d, max_genes=curation.get("max_genes"), seed=int(curation.get("seed", 0)),

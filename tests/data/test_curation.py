@@ -14,8 +14,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from g2p.data import builders, specs
 from g2p.data import curate as curate_mod
-from g2p.data.curate import BIN_LABELS, CuratedDataset, classify_genotype, curate, frequency_bin, load
+from g2p.data import curated as curated_mod
+from g2p.data.builders import classify_genotype
+from g2p.data.curate import curate
+from g2p.data.curated import BIN_LABELS, CuratedDataset, frequency_bin, load
 from g2p.data.exclusive import match
 from g2p.data.ontology import load_ontology
 from g2p.errors import UsageError
@@ -92,7 +96,7 @@ def test_roots_dropped_and_kept_terms_closed_upwards(curated, ontologies) -> Non
 
 def test_every_term_has_min_genes_and_a_consistent_bin(curated) -> None:
     ds, _, kwargs = curated
-    min_genes = kwargs.get("min_genes", curate_mod.DEFAULT_MIN_GENES)
+    min_genes = kwargs.get("min_genes", specs.DEFAULT_MIN_GENES)
     counts = np.asarray(ds.labels.sum(axis=0)).ravel()
     assert (counts >= min_genes).all()
     assert (ds.terms["n_genes"].to_numpy() == counts).all()
@@ -228,23 +232,23 @@ def test_rerun_reuses_the_folder(curated) -> None:
 
 
 def test_interrupted_curation_leaves_no_partial_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write = curate_mod._write
+    real_write = curated_mod.write_folder
 
     def write_then_fail(folder: Path, genes, *args, **kwargs) -> None:
         genes.to_csv(folder / "genes.tsv", sep="\t", index=False)  # half the files are there ...
         raise RuntimeError("injected failure mid-write")  # ... when the run dies
 
     small = dict(dataset="mpo", max_genes=150, output_root=tmp_path)
-    monkeypatch.setattr(curate_mod, "_write", write_then_fail)
+    monkeypatch.setattr(curated_mod, "write_folder", write_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         curate(**small)
     assert not (tmp_path / "mpo-max150").exists()
     assert list(tmp_path.iterdir()) == []  # no temp folder left behind either
 
-    monkeypatch.setattr(curate_mod, "_write", real_write)
+    monkeypatch.setattr(curated_mod, "write_folder", real_write)
     folder = curate(**small)
     good = json.loads((folder / "datasheet.json").read_text())
-    monkeypatch.setattr(curate_mod, "_write", write_then_fail)
+    monkeypatch.setattr(curated_mod, "write_folder", write_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         curate(**small, force=True)
     assert json.loads((folder / "datasheet.json").read_text()) == good  # the old complete folder survives
@@ -258,11 +262,20 @@ def test_load_reports_missing_dataset(tmp_path: Path) -> None:
 
 
 def test_folder_names_separate_parameter_sets() -> None:
-    assert curate_mod.curated_name("mpo") == "mpo"
-    assert curate_mod.curated_name("mpo", max_genes=400) == "mpo-max400"
-    assert curate_mod.curated_name("hpo", min_genes=5, seed=1) == "hpo-min5-seed1"
+    assert specs.curated_name("mpo") == "mpo"
+    assert specs.curated_name("mpo", max_genes=400) == "mpo-max400"
+    assert specs.curated_name("hpo", min_genes=5, seed=1) == "hpo-min5-seed1"
     with pytest.raises(ValueError, match="unknown dataset"):
         curate("gwas")
+
+
+def test_dataset_table() -> None:
+    assert specs.DATASETS == ("mpo", "hpo")
+    for name, spec in specs.SPECS.items():
+        assert spec.name == name
+        assert {spec.ontology, "go_obo", spec.go_annotations} <= set(spec.sources)
+    assert specs.curate_command("mpo-max400") == "python -m g2p curate mpo --max-genes 400"
+    assert specs.curate_command("hpo-min5-seed1") == "python -m g2p curate hpo --min-genes 5 --seed 1"
 
 
 def test_cli_arguments() -> None:
@@ -280,8 +293,8 @@ def test_cli_arguments() -> None:
 def test_small_rules() -> None:
     import pandas as pd
 
-    assert curate_mod.symbol_from_allele("Rb1<tm1Tyj>|Rb1<+>") == "Rb1"
-    assert curate_mod.symbol_from_allele("Tg(Kera-PITX2*A)AHjal") == ""
+    assert builders.symbol_from_allele("Rb1<tm1Tyj>|Rb1<+>") == "Rb1"
+    assert builders.symbol_from_allele("Tg(Kera-PITX2*A)AHjal") == ""
     fasta = pd.DataFrame(
         {
             "accession": ["P2", "P1", "P3", "P4"],
@@ -289,9 +302,9 @@ def test_small_rules() -> None:
             "sequence": ["MKV", "MKVL", "MA", "MAAAAA"],
         }
     )
-    picked = curate_mod.pick_proteins(fasta).set_index("symbol")["accession"].to_dict()
+    picked = builders.pick_proteins(fasta).set_index("symbol")["accession"].to_dict()
     assert picked == {"Abc": "P1", "Xyz": "P3"}  # longest wins; no-symbol records ignored
     fasta.loc[1, "sequence"] = "MKV"  # a tie -> smallest accession
-    assert curate_mod.pick_proteins(fasta).set_index("symbol").loc["Abc", "accession"] == "P1"
+    assert builders.pick_proteins(fasta).set_index("symbol").loc["Abc", "accession"] == "P1"
     frequency = pd.Series(["HP:0040285", "0/7", "-", "3/7", "HP:0040281", "10/12"])
-    assert curate_mod._excluded_frequency(frequency).tolist() == [True, True, False, False, False, False]
+    assert builders._excluded_frequency(frequency).tolist() == [True, True, False, False, False, False]

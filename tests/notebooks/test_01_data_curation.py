@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from g2p import figures, presets
-from g2p.data import curate
+from g2p.data import curated, specs
 from g2p.runner import read_glued
 
 pytestmark = pytest.mark.slow
@@ -45,8 +45,8 @@ def test_numbers_are_consistent(glued, params) -> None:
 
 def test_glued_numbers_match_the_curated_folder(glued, params) -> None:
     for d in params["datasets"]:
-        name = curate.curated_name(d, min_genes=params["min_genes"], seed=params["seed"], max_genes=params["max_genes"])
-        summary = curate.load(name).datasheet["summary"]
+        name = specs.curated_name(d, min_genes=params["min_genes"], seed=params["seed"], max_genes=params["max_genes"])
+        summary = curated.load(name).datasheet["summary"]
         assert glued[f"{d}_n_genes"] == summary["n_genes"]
         assert glued[f"{d}_n_terms"] == summary["n_terms"]
         assert glued[f"{d}_n_exclusive_pairs"] == summary["n_exclusive_pairs"]

@@ -45,11 +45,11 @@ def tiny_dataset() -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from g2p.data import curate
+    from g2p.data import curated
     from g2p.genepheno import train
 
     config = train.preset_config("smoke", epochs=1, progress=False)
-    result = train.train(curate.load(tiny_dataset), config, tmp_path_factory.mktemp("model"), resume=False)
+    result = train.train(curated.load(tiny_dataset), config, tmp_path_factory.mktemp("model"), resume=False)
     return result.best_dir
 
 
@@ -57,11 +57,11 @@ def tiny_model(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def checkpoint_experiment(tiny_dataset: Path) -> str:
     """A stopped training run under runs/smoke/genepheno/<TINY>/ckpt-case (what `g2p train --epochs 3`
     would resume)."""
-    from g2p.data import curate
+    from g2p.data import curated
     from g2p.genepheno import train
 
     config = train.preset_config("smoke", epochs=3, max_epochs_this_call=1, progress=False)
-    train.train(curate.load(tiny_dataset), config, paths.run_dir("smoke", f"genepheno/{TINY}/ckpt-case"))
+    train.train(curated.load(tiny_dataset), config, paths.run_dir("smoke", f"genepheno/{TINY}/ckpt-case"))
     return "ckpt-case"
 
 

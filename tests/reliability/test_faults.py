@@ -80,7 +80,7 @@ def _ours(root: Path) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ curate
 def _same_dataset(a: Path, b: Path) -> None:
-    from g2p.data.curate import load
+    from g2p.data.curated import load
 
     sums_a = dict(line.split("  ")[::-1] for line in (a / "SHA256SUMS").read_text().splitlines())
     sums_b = dict(line.split("  ")[::-1] for line in (b / "SHA256SUMS").read_text().splitlines())

@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from g2p.data.curate import BIN_EDGES, BIN_LABELS, CuratedDataset
+from g2p.data.curated import BIN_EDGES, BIN_LABELS, CuratedDataset
 
 
 def _title(ax: plt.Axes, dataset: CuratedDataset, what: str) -> None:
