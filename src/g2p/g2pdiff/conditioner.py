@@ -215,7 +215,7 @@ class DNAConditioner(ModelMixin, ConfigMixin):
             self.hf_encoder = None
             self.project = nn.Identity()
         else:
-            from transformers import AutoModel
+            from transformers import AutoModel  # only a pretrained encoder needs transformers (seconds to import)
 
             self.hf_encoder = AutoModel.from_pretrained(pretrained_encoder)
             self.hf_encoder.requires_grad_(False)  # frozen foundation model

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from g2p.g2pdiff.pipeline import G2PDiffusionPipeline
+from g2p.g2pdiff.simulator import sweep_latitude
 
 
 @dataclass
@@ -56,8 +57,6 @@ def latitude_sweep(
     ``genus_order`` (genus → order of the training records) also ``same_order``; ``truth_same_*``
     are the same fractions for the simulator's renders along the sweep (the classifier's reference).
     """
-    from g2p.g2pdiff.simulator import sweep_latitude
-
     recs = records.to_frame().T if isinstance(records, pd.Series) else records
     recs = recs.reset_index(drop=True)
     lats = [float(v) for v in latitudes]
