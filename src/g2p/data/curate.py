@@ -95,7 +95,7 @@ def _reuse_problem(target: Path, key: str) -> str | None:
     """Why the folder at ``target`` cannot be reused for ``key`` (None: it can)."""
     sheet_file = target / FILES["datasheet"]
     if artifacts.current_record(sheet_file, key) is None:
-        try:
+        try:  # read again only to say which: a damaged datasheet, or one built from other inputs
             json.loads(sheet_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return f"{FILES['datasheet']} is unreadable"
