@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 EXPLORER_CELL = """
 import numpy as np, pandas as pd, scipy.sparse as sp
-from g2p.genepheno.interpret import Bottleneck
+from g2p.genepheno.bottleneck import Bottleneck
 from g2p.genepheno.widgets import ConceptExplorer
 
 rng = np.random.default_rng(0)

@@ -10,7 +10,7 @@ import torch
 
 from g2p import figures, presets
 from g2p.data import curated
-from g2p.genepheno import interpret
+from g2p.genepheno import interventions, readout
 from g2p.runner import read_glued
 
 pytestmark = pytest.mark.slow
@@ -44,10 +44,10 @@ def test_flips_agree_with_the_models_own_phenotype_head(params):
     """The notebook's arithmetic (Δlogit = w·Δactivation) against the torch head on flipped activations."""
     name = params["datasets"][0]
     dataset = curated.load(name)
-    loaded = interpret.load_trained("smoke", name, "complete", params.get("seed", 0))
-    bn = interpret.read_bottleneck(loaded, dataset, "test", attention=False)
-    result = interpret.intervention_effects(bn, interpret.related_pairs(dataset))
-    targets = interpret.flip_targets(bn)
+    loaded = readout.load_trained("smoke", name, "complete", params.get("seed", 0))
+    bn = readout.read_bottleneck(loaded, dataset, "test", attention=False)
+    result = interventions.intervention_effects(bn, interventions.related_pairs(dataset))
+    targets = interventions.flip_targets(bn)
     head = loaded.model.phenotype_head
     rng = np.random.default_rng(0)
     for g, k in zip(rng.integers(0, bn.n_genes, 5), rng.integers(0, len(bn.concepts), 5)):

@@ -1,4 +1,4 @@
-"""g2p.genepheno.interpret on hand-made bottlenecks: contributions, interventions, enrichment, selections."""
+"""The interpretability modules (bottleneck, concept_weights, interventions, cross_attention, exclusive_pairs) on hand-made bottlenecks."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ import pytest
 import scipy.sparse as sp
 
 from g2p.data.curated import CuratedDataset
-from g2p.genepheno import interpret
+from g2p.genepheno import bottleneck, concept_weights, cross_attention, exclusive_pairs, interventions
 
 
-def make_bottleneck(n_genes: int = 4, seed: int = 0, activation: str = "sigmoid") -> interpret.Bottleneck:
+def make_bottleneck(n_genes: int = 4, seed: int = 0, activation: str = "sigmoid") -> bottleneck.Bottleneck:
     rng = np.random.default_rng(seed)
     n_terms, n_concepts = 5, 3
     weights = rng.normal(size=(n_terms, n_concepts)).astype(np.float32)
     weights[2, 0] = 6.0  # concept 0 drives term 2 far more than anything else
     labels = sp.csr_matrix((rng.random((n_genes, n_terms)) < 0.4).astype(np.float32))
     concept_labels = sp.csr_matrix((rng.random((n_genes, n_concepts)) < 0.5).astype(np.float32))
-    return interpret.Bottleneck(
+    return bottleneck.Bottleneck(
         genes=pd.DataFrame({"gene_id": [f"G{g}" for g in range(n_genes)], "symbol": [f"g{g}" for g in range(n_genes)]}),
         terms=pd.DataFrame({"term_id": [f"T{j}" for j in range(n_terms)], "name": [f"term {j}" for j in range(n_terms)],
                             "bin": ["11-30", "11-30", "31-100", "31-100", "31-100"]}),
@@ -37,14 +37,14 @@ def test_logits_are_linear_in_the_activations():
     acts = 1 / (1 + np.exp(-bn.concept_logits))
     assert np.allclose(bn.logits(), acts @ bn.weights.T + bn.base_logits, atol=1e-6)
     # switching concept 1 of gene 0 from a to v moves logit j by w_j1 (v - a), exactly
-    probs = interpret.intervene(bn, 0, {1: 0.0})
+    probs = interventions.intervene(bn, 0, {1: 0.0})
     expected = bn.logits(rows=0)[0] + bn.weights[:, 1] * (0.0 - acts[0, 1])
     assert np.allclose(probs, 1 / (1 + np.exp(-expected)), atol=1e-6)
 
 
 def test_contributions_are_activation_times_weight_with_annotations():
     bn = make_bottleneck()
-    table = interpret.contributions(bn, gene=1, term=2)
+    table = concept_weights.contributions(bn, gene=1, term=2)
     acts = bn.activations[1]
     for row in table.itertuples():
         k = int(row.go_id.split(":")[1])
@@ -57,12 +57,12 @@ def test_contributions_are_activation_times_weight_with_annotations():
 
 def test_flip_targets_switch_each_concept_to_the_other_state():
     bn = make_bottleneck()
-    targets = interpret.flip_targets(bn)
+    targets = interventions.flip_targets(bn)
     on = bn.activations >= 0.5
     assert np.array_equal(targets, np.where(on, 0.0, 1.0))
     ident = make_bottleneck(activation="identity")
     low, high = ident.concept_logits.min(axis=0), ident.concept_logits.max(axis=0)
-    t = interpret.flip_targets(ident)
+    t = interventions.flip_targets(ident)
     assert np.all((t == low) | (t == high))
 
 
@@ -76,13 +76,13 @@ def test_intervention_effects_match_one_flip_at_a_time():
     bn.base_logits[:, 2] = -6.0 / (1 + np.exp(-1.0))
     related = np.zeros((3, 5), dtype=bool)
     related[0, 2] = True
-    result = interpret.intervention_effects(bn, related, max_elements=7)  # one concept per block
-    assert np.array_equal(interpret.intervention_effects(bn, related).top_term, result.top_term)
-    targets = interpret.flip_targets(bn)
+    result = interventions.intervention_effects(bn, related, max_elements=7)  # one concept per block
+    assert np.array_equal(interventions.intervention_effects(bn, related).top_term, result.top_term)
+    targets = interventions.flip_targets(bn)
     before = bn.probabilities()
     for g in range(bn.n_genes):
         for k in range(3):
-            change = interpret.intervene(bn, g, {k: targets[g, k]}) - before[g]
+            change = interventions.intervene(bn, g, {k: targets[g, k]}) - before[g]
             j = int(np.argmax(np.abs(change)))
             assert result.top_term[g, k] == j
             assert result.top_change[g, k] == pytest.approx(change[j], abs=1e-5)
@@ -91,14 +91,14 @@ def test_intervention_effects_match_one_flip_at_a_time():
     assert result.chance == pytest.approx([0.2, 0.0, 0.0])
     # the moved phenotype (2) is related to 1 of 3 concepts wherever it is the top term
     assert np.allclose(result.shuffled[result.top_term == 2], 1 / 3)
-    stat = interpret.intervention_statistic(result, n_boot=50)
+    stat = interventions.intervention_statistic(result, n_boot=50)
     assert stat["hit_rate"] == pytest.approx(1 / 3)
     assert stat["n_flips"] == 18 and stat["n_genes"] == 6 and stat["n_concepts"] == 3
     assert stat["hit_rate_lo"] <= stat["hit_rate"] <= stat["hit_rate_hi"]
 
 
 def test_benjamini_hochberg_by_hand():
-    adjusted = interpret.benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]))
+    adjusted = interventions.benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]))
     assert adjusted == pytest.approx([0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
 
 
@@ -122,7 +122,7 @@ def tiny_dataset(n_train: int = 60, seed: int = 0) -> CuratedDataset:
 
 def test_related_pairs_find_the_planted_enrichment_in_training_genes_only():
     dataset = tiny_dataset()
-    related = interpret.related_pairs(dataset, "train", fdr=0.05)
+    related = interventions.related_pairs(dataset, "train", fdr=0.05)
     assert related.shape == (2, 3)
     assert related[0, 0]
     assert related.sum() <= 2  # independent random pairs are (almost always) not enriched
@@ -131,7 +131,7 @@ def test_related_pairs_find_the_planted_enrichment_in_training_genes_only():
     test = dataset.split_index("test")
     labels[test, 0] = 1 - labels[test, 0]
     changed = dataclasses.replace(dataset, labels=sp.csr_matrix(labels))
-    assert np.array_equal(interpret.related_pairs(changed, "train", fdr=0.05), related)
+    assert np.array_equal(interventions.related_pairs(changed, "train", fdr=0.05), related)
 
 
 def test_related_pairs_equal_exact_tests_on_every_pair():
@@ -150,16 +150,16 @@ def test_related_pairs_equal_exact_tests_on_every_pair():
     x = concept.T @ labels
     p = hypergeom.sf(x - 1, n, concept.sum(0)[:, None], labels.sum(0)[None, :])
     for fdr in (0.01, 0.05, 0.2):
-        expected = interpret.benjamini_hochberg(p) < fdr
+        expected = interventions.benjamini_hochberg(p) < fdr
         assert 0 < expected.sum() < expected.size
-        assert np.array_equal(interpret.related_pairs(dataset, fdr=fdr), expected), fdr
+        assert np.array_equal(interventions.related_pairs(dataset, fdr=fdr), expected), fdr
 
 
 def test_pick_case_genes_orders_by_average_precision():
     bn = make_bottleneck(n_genes=12, seed=3)
     bn.labels = sp.csr_matrix(np.ones((12, 5), dtype=np.float32) * (np.arange(5) < 3))
-    cases = interpret.pick_case_genes(bn, min_true=3)
-    ap = interpret.per_gene_average_precision(bn)
+    cases = concept_weights.pick_case_genes(bn, min_true=3)
+    ap = concept_weights.per_gene_average_precision(bn)
     assert list(cases["role"])[0] == "best" and list(cases["role"])[-1] == "worst"
     eligible = np.flatnonzero(np.asarray(bn.concept_labels.sum(axis=1)).ravel() >= 1)
     assert ap[cases["row"].iloc[0]] == pytest.approx(ap[eligible].max())
@@ -168,12 +168,12 @@ def test_pick_case_genes_orders_by_average_precision():
 
 def test_figure3_selection_takes_the_best_terms_of_each_bin_and_their_largest_weights():
     bn = make_bottleneck(n_genes=40, seed=1)
-    terms, concepts = interpret.figure3_selection(bn, per_bin=1, min_positives=1, concepts_per_term=1)
+    terms, concepts = concept_weights.figure3_selection(bn, per_bin=1, min_positives=1, concepts_per_term=1)
     assert len(terms) == 2  # one per bin
     assert bn.terms["bin"].iloc[terms].nunique() == 2
     for j in terms:
         assert int(np.argmax(bn.weights[j])) in concepts
-    table = interpret.weight_table(bn, terms, concepts)
+    table = concept_weights.weight_table(bn, terms, concepts)
     assert table.shape == (len(concepts), len(terms))  # rows: concepts
     for a, k in enumerate(concepts):
         for b, j in enumerate(terms):
@@ -186,27 +186,27 @@ def test_exclusive_cooccurrence_counts_pairs_with_both_terms_above_t():
     scores = np.zeros((len(test), 3))
     scores[:4, 1] = 0.9
     scores[:2, 2] = 0.6  # genes 0, 1: both terms of the pair >= 0.5
-    frame = interpret.exclusive_cooccurrence(dataset, {"a": [scores]}, thresholds=[0.5, 0.7])
+    frame = exclusive_pairs.exclusive_cooccurrence(dataset, {"a": [scores]}, thresholds=[0.5, 0.7])
     assert frame.set_index("threshold")["rate"].to_dict() == {0.5: pytest.approx(0.2), 0.7: 0.0}
-    summary = interpret.exclusive_summary(pd.concat([frame, frame.assign(model="b", rate=frame["rate"] + 0.1)]))
+    summary = exclusive_pairs.exclusive_summary(pd.concat([frame, frame.assign(model="b", rate=frame["rate"] + 0.1)]))
     assert summary["a_at"] == pytest.approx(0.2) and summary["b_at"] == pytest.approx(0.3)
     assert summary["lower_share"] == 1.0
-    assert "lowers the co-occurrence in every seed" in interpret.exclusive_verdict(summary, "a", "b")
-    assert "does not lower" in interpret.exclusive_verdict(summary, "b", "a")
+    assert "lowers the co-occurrence in every seed" in exclusive_pairs.exclusive_verdict(summary, "a", "b")
+    assert "does not lower" in exclusive_pairs.exclusive_verdict(summary, "b", "a")
     # seeds that overlap: no claim either way
     two = pd.concat([frame, frame.assign(seed=1, rate=frame["rate"] + 0.15),
                      frame.assign(model="b", rate=frame["rate"] + 0.1)])
-    assert "no difference beyond the spread" in interpret.exclusive_verdict(interpret.exclusive_summary(two), "a", "b")
+    assert "no difference beyond the spread" in exclusive_pairs.exclusive_verdict(exclusive_pairs.exclusive_summary(two), "a", "b")
 
 
 def test_attention_table_keeps_cls_and_the_most_attended_terms():
     bn = make_bottleneck(n_genes=1)
     bn.go_tokens = [["[CLS]", "GO:a", "GO:b", "GO:c"]]
     bn.attention = np.array([[[0.1, 0.2, 0.6, 0.1, 0.0], [0.25, 0.25, 0.25, 0.25, 0.0]]])
-    table = interpret.attention_table(bn, 0, {"GO:b": "term b"}, max_terms=3)
+    table = cross_attention.attention_table(bn, 0, {"GO:b": "term b"}, max_terms=3)
     assert list(table.columns) == ["[CLS]", "term b (GO:b)", "GO:a (GO:a)"]
     assert list(table.index) == ["whole sequence", "segment 1"]
-    summary = interpret.attention_summary(bn, {"GO:a": 5, "GO:b": 1, "GO:c": 9})
+    summary = cross_attention.attention_summary(bn, {"GO:a": 5, "GO:b": 1, "GO:c": 9})
     assert summary["cls_share"] == pytest.approx(0.1)
     assert 0 < summary["entropy"] < 1
 

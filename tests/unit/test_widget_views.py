@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from g2p import widget_views
-from g2p.genepheno import interpret
+from g2p.genepheno import interventions as interpret  # intervene moved from interpret
 from g2p.genepheno.widgets import OFF, ON, TABLE_ID, ConceptExplorer, recorded_views, show_concept_explorer
 from test_interpret import make_bottleneck  # same folder (pytest puts it on sys.path)
 

@@ -22,7 +22,7 @@ columns = ``dataset.terms``, values in [0, 1]).
   concepts; vocabulary from the train split) → MLP → sigmoid, BCE, early-stopped on validation Fmax.
   Like DeepPheno it uses GO annotations only (no tissue expression here).
 
-The sequence-only and GO-only variants of GenePheno are trained by :mod:`g2p.genepheno.evaluate`
+The sequence-only and GO-only variants of GenePheno are trained by :mod:`g2p.genepheno.benchmark`
 through the model's own ``TrainConfig(use_go=False / use_sequence=False)``.
 """
 

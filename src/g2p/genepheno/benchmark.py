@@ -96,10 +96,6 @@ def genepheno_dir(preset: str) -> Path:
     return paths.run_dir(preset, "genepheno")
 
 
-def variant_dir(preset: str, dataset_name: str, variant: str, seed: int = 0) -> Path:
-    return paths.run_dir(preset, f"genepheno/{dataset_name}/{variant}/seed{seed}")
-
-
 def model_overrides(encoder: str | None = None, lambda1: float | None = None, lambda2: float | None = None,
                     tau: float | None = None) -> dict[str, Any]:
     """Notebook-style names → TrainConfig fields; ``None`` keeps the preset's ``genepheno`` value
@@ -164,7 +160,7 @@ def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
     """Train (or reuse) one GenePheno variant with one seed and score the test split."""
     config = _variant_config(preset, variant, overrides, seed)
     started = time.perf_counter()
-    result = train.train(dataset, config, variant_dir(preset, dataset_name, variant.key, seed), resume=True)
+    result = train.train(dataset, config, runs.variant_dir(preset, dataset_name, variant.key, seed), resume=True)
     if not result.finished:
         raise RuntimeError(f"training {dataset_name}/{variant.key}/seed{seed} did not finish")
     trained_s = float(result.extra.get("wall_time_s", result.wall_time_s)) or time.perf_counter() - started
@@ -296,7 +292,7 @@ def run_benchmark(
         cache = out / name / "baselines"
         if workers > 1:
             jobs = [runs.TrainJob(name, _variant_config(preset, VARIANTS[key], overrides, seed),
-                                   variant_dir(preset, name, key, seed))
+                                   runs.variant_dir(preset, name, key, seed))
                     for seed in seeds for key in _variants_for(seed, chosen, ablation_seeds)]
             fits = [(name, baseline_name, {**base_settings, "seed": seed}, use_aligner, cache, seed)
                     for seed in seeds for baseline_name in baselines_mod.TRAINED]

@@ -6,10 +6,10 @@ with ``u`` the concept logits (one unit per depth-2 GO concept), ``a`` the model
 split are read (:func:`g2p.genepheno.readout.read_bottleneck`), every analysis is exact arithmetic on
 a :class:`Bottleneck`, with no further model calls:
 
-* :mod:`g2p.genepheno.concepts` — concept → phenotype weights (the paper's Figure 3) and case studies:
+* :mod:`g2p.genepheno.concept_weights` — concept → phenotype weights (the paper's Figure 3) and case studies:
   the concepts behind a prediction (activation × weight), checked against the gene's GO annotations;
 * :mod:`g2p.genepheno.interventions` — switch a concept off or on and see which phenotype moves most;
-* :mod:`g2p.genepheno.attention` — the sequence → GO cross-attention;
+* :mod:`g2p.genepheno.cross_attention` — the sequence → GO cross-attention;
 * :mod:`g2p.genepheno.exclusive_pairs` — predicted co-occurrence of mutually exclusive terms;
 * their figures are in :mod:`g2p.genepheno.plots`.
 

@@ -1,13 +1,16 @@
-"""Tables and figures of the GenePheno evaluation (notebook 03), built from the seed summary of
-``results.csv`` (:func:`g2p.genepheno.evaluate.summarise`).
+"""Every figure and results table of the GenePheno half: training curves (notebook 02), the
+benchmark's tables and figures (notebook 03), the interpretability figures (notebook 04).
 
-Tables are pandas DataFrames of formatted strings, in percent like the paper: ``"31.1 ± 0.3"`` — the
-mean over seeds and its standard deviation — for methods trained with several seeds, ``"31.1 [29.8,
-32.4]"`` — the value and its gene-bootstrap 95% interval — for deterministic ones, wrapped in a Styler
-for display. Figures are matplotlib Figures; the notebook saves them with :func:`g2p.figures.save`.
+Results tables are built from the seed summary of ``results.csv`` (:func:`g2p.genepheno.benchmark.summarise`):
+pandas DataFrames of formatted strings, in percent like the paper: ``"31.1 ± 0.3"`` — the mean over
+seeds and its standard deviation — for methods trained with several seeds, ``"31.1 [29.8, 32.4]"`` —
+the value and its gene-bootstrap 95% interval — for deterministic ones, wrapped in a Styler for
+display. Figures are matplotlib Figures; the notebooks save them with :func:`g2p.figures.save`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,6 +18,8 @@ import pandas as pd
 import seaborn as sns
 
 from g2p.genepheno import metrics, published
+from g2p.genepheno.bottleneck import Bottleneck, short_label
+from g2p.genepheno.concept_weights import contributions
 from g2p.genepheno.summary import best_baseline  # noqa: F401  (re-exported: plots.best_baseline)
 
 METRIC_LABELS = {"fmax": "Fmax", "auc": "AUC", "aupr": "AUPR"}
@@ -55,7 +60,7 @@ def _bins(results: pd.DataFrame) -> list[str]:
 def method_table(results: pd.DataFrame, dataset: str, rows: pd.Series | None = None,
                  metric_names: tuple[str, ...] = ("fmax", "auc"), paper_table: str = "table1") -> pd.DataFrame:
     """Methods × (bin, metric) with spreads, plus the paper's All numbers (``paper Fmax``/``paper AUC``).
-    ``results`` is the seed summary (:func:`g2p.genepheno.evaluate.summarise`)."""
+    ``results`` is the seed summary (:func:`g2p.genepheno.benchmark.summarise`)."""
     data = results[results["dataset"] == dataset]
     if rows is not None:
         data = data[rows.loc[data.index]]
@@ -242,3 +247,138 @@ def ablation_findings(summary: pd.DataFrame, dataset: str, metric: str = "fmax")
         lines.append(f"- {row.method}: {100 * delta:+.1f} points {METRIC_LABELS[metric]} "
                      f"({seeds} seed{'s' if seeds != 1 else ''}; {judged})")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ training (notebook 02)
+def _long(histories: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    frames = []
+    for run, history in histories.items():
+        if history.empty:
+            continue
+        parts = [c for c in ("train_total", "train_mlc", "train_ex", "train_go", "val_fmax") if c in history]
+        frame = history.melt(id_vars="epoch", value_vars=parts, var_name="series", value_name="value")
+        frames.append(frame.assign(run=run))
+    if not frames:
+        raise ValueError("no training history to plot")
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_training_curves(histories: Mapping[str, pd.DataFrame] | pd.DataFrame) -> plt.Figure:
+    """Left: the training loss per epoch (solid = total, dashed = L_MLC); right: validation Fmax, with
+    the best epoch of each run marked. ``histories`` maps a run name (e.g. the dataset) to
+    ``TrainResult.history``; a single DataFrame is plotted as one run."""
+    if isinstance(histories, pd.DataFrame):
+        histories = {"run": histories}
+    data = _long(histories)
+    fig, (ax_loss, ax_fmax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    loss = data[data["series"].isin(["train_total", "train_mlc"])]
+    sns.lineplot(loss, x="epoch", y="value", hue="run", style="series", marker="o", ax=ax_loss)
+    # log scale: the loss is summed over a gene's terms, so datasets with more terms sit far higher
+    ax_loss.set(title="training loss", ylabel="loss per gene (log scale)", xlabel="epoch", yscale="log")
+    fmax = data[data["series"] == "val_fmax"]
+    sns.lineplot(fmax, x="epoch", y="value", hue="run", marker="o", ax=ax_fmax)
+    for run, group in fmax.groupby("run", sort=False):
+        best = group.loc[group["value"].idxmax()]
+        ax_fmax.scatter(best["epoch"], best["value"], s=120, facecolors="none", edgecolors="black", zorder=3)
+    ax_fmax.set(title="validation Fmax (circle = best epoch)", ylabel="Fmax", xlabel="epoch")
+    for ax in (ax_loss, ax_fmax):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------ interpretability (notebook 04)
+def plot_weight_heatmap(table: pd.DataFrame, title: str = ""):
+    """Rows: GO concepts, columns: phenotypes; diverging colours centred on 0, weights printed."""
+    limit = float(np.abs(table.to_numpy()).max()) or 1.0
+    fig, ax = plt.subplots(figsize=(3.2 + 0.9 * table.shape[1], 2.2 + 0.32 * table.shape[0]))
+    sns.heatmap(table, cmap="RdBu_r", center=0, vmin=-limit, vmax=limit, ax=ax, annot=table.shape[1] <= 12,
+                fmt=".2f", annot_kws={"fontsize": 6},
+                cbar_kws={"label": "head weight (concept → phenotype logit)", "shrink": 0.7},
+                xticklabels=[short_label(c, 45) for c in table.columns], yticklabels=[short_label(r, 50) for r in table.index])
+    ax.set_xlabel("phenotype [label-frequency bin]")
+    ax.set_ylabel("GO concept (depth 2)")
+    ax.tick_params(axis="x", labelrotation=35, labelsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_case_contributions(bottleneck: Bottleneck, case_genes: pd.DataFrame, *, n_concepts: int = 8):
+    """One panel per case gene: the concepts with the largest |activation × weight| for its
+    top-scoring phenotype; filled bars = concepts the gene is annotated with."""
+    fig, axes = plt.subplots(1, len(case_genes), figsize=(5.2 * len(case_genes), 0.45 * n_concepts + 1.6), squeeze=False)
+    for ax, case in zip(axes[0], case_genes.itertuples()):
+        term = int(np.argmax(bottleneck.probabilities(rows=case.row)[0]))
+        table = contributions(bottleneck, case.row, term).head(n_concepts).iloc[::-1]
+        colors = ["#0969da" if v > 0 else "#cf222e" for v in table["contribution"]]
+        bars = ax.barh([short_label(c, 34) for c in table["concept"]], table["contribution"], color=colors)
+        for bar, annotated in zip(bars, table["annotated"]):
+            if not annotated:
+                bar.set_facecolor("white")
+                bar.set_hatch("///")
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_title(f"{case.role}: {case.symbol}\ntop prediction: {short_label(bottleneck.terms['name'].iat[term], 42)}",
+                     fontsize=9)
+        ax.set_xlabel("activation × weight (logit units)")
+        ax.tick_params(axis="y", labelsize=8)
+    fig.suptitle("Concepts behind each case gene's top prediction (hatched: not annotated to the gene)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_intervention(by_concept: pd.DataFrame, stat: dict[str, float]):
+    """Hit rate per concept (sorted) against its chance level, with the overall rates."""
+    frame = by_concept.sort_values("hit_rate", ascending=False, kind="stable").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = np.arange(len(frame))
+    ax.bar(x, frame["hit_rate"], width=1.0, color="#0969da", alpha=0.8, label="most-moved phenotype related")
+    ax.plot(x, frame["shuffled"], color="#cf222e", lw=1.2, label="chance: same phenotype, random concept")
+    ax.plot(x, frame["chance"], color="#6e7781", lw=1.0, label="chance: random phenotype")
+    ax.axhline(stat["hit_rate"], color="#0969da", ls="--", lw=1, label=f"all flips: {stat['hit_rate']:.3f}")
+    ax.axhline(stat["shuffled"], color="#cf222e", ls=":", lw=1, label=f"random concept, all flips: {stat['shuffled']:.3f}")
+    ax.set_xlim(-0.5, len(frame) - 0.5)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("GO concept (sorted by hit rate)")
+    ax.set_ylabel("share of test genes")
+    ax.set_title("Concept flips: is the phenotype that moves most related to the concept?", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention(tables: dict[str, pd.DataFrame]):
+    """One heatmap per case gene: sequence tokens × its most-attended GO tokens."""
+    fig, axes = plt.subplots(len(tables), 1, figsize=(9, 2.6 * len(tables) + 1.2), squeeze=False)
+    for ax, (title, table) in zip(axes[:, 0], tables.items()):
+        sns.heatmap(table, cmap="viridis", vmin=0, ax=ax, cbar_kws={"label": "attention", "shrink": 0.8},
+                    xticklabels=[short_label(c, 46) for c in table.columns])
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=40, labelsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_exclusive(frame: pd.DataFrame):
+    """Co-occurrence rate against threshold: mean over seeds (line) and range (band) per model."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for (name, rows), color in zip(frame.groupby("model", sort=False), ("#0969da", "#cf222e", "#1a7f37", "#8250df")):
+        stats = rows.groupby("threshold")["rate"].agg(["mean", "min", "max"])
+        ax.plot(stats.index, stats["mean"], color=color, label=name)
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2)
+    ax.axhline(float(frame["observed"].iloc[0]), color="black", ls=":", lw=1, label="observed in the annotations")
+    ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("score threshold t")
+    ax.set_ylabel("share of (gene, pair) with both ≥ t")
+    ax.set_title("Mutually exclusive phenotype pairs predicted together (test split)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

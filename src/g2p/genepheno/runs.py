@@ -20,9 +20,14 @@ from g2p.data import curated
 from g2p.genepheno.train import TrainConfig, TrainResult, train
 
 
+def variant_dir(preset: str, dataset_name: str, variant: str, seed: int = 0) -> Path:
+    """``runs/<preset>/genepheno/<dataset>/<variant>/seed<k>``: one training run of the benchmark."""
+    return paths.run_dir(preset, f"genepheno/{dataset_name}/{variant}/seed{seed}")
+
+
 def complete_run_dir(preset: str, dataset_name: str, seed: int = 0) -> Path:
-    """``runs/<preset>/genepheno/<dataset>/complete/seed<k>``: where notebook 02 trains (and 03 reuses)."""
-    return paths.run_dir(preset, f"genepheno/{dataset_name}/complete/seed{seed}")
+    """The ``complete`` model's run: notebook 02 trains it, notebook 03 reuses it."""
+    return variant_dir(preset, dataset_name, "complete", seed)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Seed summaries of ``results.csv`` (pandas only, cheap to import: the book's landing page reads them).
 
-:func:`summarise` is what ``g2p.genepheno.evaluate.summarise`` always was; :func:`best_baseline` what
-``g2p.genepheno.plots.best_baseline`` was (both modules re-export them).
+A module of its own rather than part of :mod:`g2p.genepheno.benchmark`, which imports torch through
+training: the landing page must stay cheap. ``benchmark.summarise`` and ``plots.best_baseline`` are
+these same functions, re-exported.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 which phenotype scores move.
 
 The phenotype head is linear in the concept activations, so an intervention is exact arithmetic on
-a :class:`~g2p.genepheno.interpret.Bottleneck` (no model call): the explorer answers at once in a
+a :class:`~g2p.genepheno.bottleneck.Bottleneck` (no model call): the explorer answers at once in a
 live kernel. For the static book, :func:`show_concept_explorer` records the explorer's views for a
 few genes (every single-concept flip of each) with :mod:`g2p.widget_views`, and displays the live
 widget and the recorded views in one output.
@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from g2p import widget_views
-from g2p.genepheno.interpret import Bottleneck, contributions
+from g2p.genepheno.bottleneck import Bottleneck
 
 MODEL, OFF, ON = "model", "off", "on"
 TABLE_ID = "g2p-concept-explorer-table"  # the browser test looks for it
