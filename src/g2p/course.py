@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from g2p.errors import InputError
-from g2p.exercise import FAIL, NOT_ATTEMPTED, PASS, check
+from g2p.exercise import FAIL, NOT_ATTEMPTED, PASS
 from g2p.stamps import READS as UPSTREAM
 
 BEGIN = "### BEGIN SOLUTION"

@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from g2p import course, paths, runner
+from g2p import course, exercise, paths, runner
 from g2p.cli import main as cli_main
 
 SOLUTION = """def f(x):
@@ -67,7 +67,7 @@ def _run(source: str) -> str:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(source, "<cell>", "exec"), {"check": course.check})
+        exec(compile(source, "<cell>", "exec"), {"check": exercise.check})
     return out.getvalue()
 
 
@@ -85,7 +85,7 @@ def test_check_reports_not_attempted_and_raises_not_implemented():
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out), pytest.raises(NotImplementedError):
-        with course.check("3.1", "fmax"):
+        with exercise.check("3.1", "fmax"):
             stub()
     assert out.getvalue() == "exercise 3.1 (fmax): not attempted\n"
     # a name the (stubbed) solution cell never defined: not attempted, raised as NotImplementedError
