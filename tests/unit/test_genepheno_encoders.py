@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from g2p.genepheno import encoders
+from g2p.genepheno import encoders, go_terms, inputs
 
 
 def test_kmer_features_are_normalised_counts():
@@ -42,21 +42,21 @@ def test_residue_ids_and_conv_encoder_mask():
 
 
 def test_go_vocabulary_cutoff_unknown_and_order(tmp_path):
-    vocab = encoders.GoVocabulary.build([["GO:1", "GO:2"], ["GO:1", "GO:3"], ["GO:1", "GO:2"]], min_count=2)
+    vocab = go_terms.GoVocabulary.build([["GO:1", "GO:2"], ["GO:1", "GO:3"], ["GO:1", "GO:2"]], min_count=2)
     assert vocab.terms == ["GO:1", "GO:2"] and len(vocab) == 5
     ids = vocab.encode([["GO:1", "GO:2", "GO:9"], []], max_len=6)
     # [CLS], rarest first (GO:2 then GO:1), one [UNK] for the unseen GO:9, then padding
     assert ids.tolist() == [[2, 4, 3, 1, 0, 0], [2, 0, 0, 0, 0, 0]]
     assert vocab.encode([["GO:1", "GO:2", "GO:9"]], max_len=2).tolist() == [[2, 4]]
-    again = encoders.GoVocabulary.load(vocab.save(tmp_path / "v.json"))
+    again = go_terms.GoVocabulary.load(vocab.save(tmp_path / "v.json"))
     assert again.terms == vocab.terms and again.id("GO:2") == 4
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json: not a GO vocabulary"):
-        encoders.GoVocabulary.load(tmp_path / "bad.json")
+        go_terms.GoVocabulary.load(tmp_path / "bad.json")
 
 
 def test_go_encoder_handles_cls_only_genes():
-    enc = encoders.GoEncoder(vocab_size=10, d_model=8, n_heads=2)
+    enc = go_terms.GoEncoder(vocab_size=10, d_model=8, n_heads=2)
     tokens, mask = enc(torch.tensor([[2, 5, 6], [2, 0, 0]]))
     assert tokens.shape == (2, 3, 8) and torch.isfinite(tokens[mask]).all()
     assert mask.tolist() == [[True, True, True], [True, False, False]]
@@ -142,7 +142,7 @@ def test_segments_cover_the_sequence_in_order():
 def test_projection_is_whitened_on_train_and_round_trips(tmp_path):
     rng = np.random.default_rng(1)
     seqs = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), size=int(n))) for n in rng.integers(50, 300, 60)]
-    spec = encoders.InputSpec(kmer_ks=(1, 2), seq_dim=8, seq_segments=3)
+    spec = inputs.InputSpec(kmer_ks=(1, 2), seq_dim=8, seq_segments=3)
     projection = spec.fit_projection(seqs)
     train = projection.transform(spec.raw_features(seqs))
     assert train.shape == (60, 8)
@@ -160,11 +160,11 @@ def test_projection_is_whitened_on_train_and_round_trips(tmp_path):
 
 def test_encode_genes_batches_tokens_and_the_whole_go_bag():
     seqs = ["MKVLLAAGHW" * 3, "WWWPPPKKKDDD" * 2, "MK"]
-    spec = encoders.InputSpec(encoder="kmer", alphabet="protein", kmer_ks=(1,), max_go_tokens=2, seq_dim=2,
+    spec = inputs.InputSpec(encoder="kmer", alphabet="protein", kmer_ks=(1,), max_go_tokens=2, seq_dim=2,
                               seq_segments=4)
     go = [["GO:1"], ["GO:1", "GO:2", "GO:3"], []]
-    vocab = encoders.GoVocabulary.build(go, min_count=1)
-    genes = encoders.encode_genes(seqs, go, spec, vocab, projection=spec.fit_projection(seqs))
+    vocab = go_terms.GoVocabulary.build(go, min_count=1)
+    genes = inputs.encode_genes(seqs, go, spec, vocab, projection=spec.fit_projection(seqs))
     batch = genes.batch(np.array([0, 1, 2]))
     assert batch["seq_features"].shape == (3, 5, 2)  # whole sequence + 4 segments
     # "MK" has only 2 residues: two of its four segments are empty and masked out
@@ -172,11 +172,11 @@ def test_encode_genes_batches_tokens_and_the_whole_go_bag():
     assert batch["go_ids"].shape == (3, 2)  # truncated at max_go_tokens ([CLS] + 1 term) …
     assert batch["go_counts"].tolist() == [1.0, 3.0, 0.0]  # … but the bag holds every term
     assert batch["go_bag_offsets"].tolist() == [0, 1, 4] and len(batch["go_bag_ids"]) == 4
-    bag = encoders.GoBag(len(vocab), 4)
+    bag = go_terms.GoBag(len(vocab), 4)
     out = bag(batch["go_bag_ids"], batch["go_bag_offsets"], batch["go_counts"])
     assert out.shape == (3, 5)
     assert out[2, :4].abs().sum() == 0 and out[:, 4].tolist() == pytest.approx(np.log1p([1, 3, 0]).tolist())
     with pytest.raises(ValueError, match="needs hf_model"):
-        encoders.InputSpec(encoder="hf")
+        inputs.InputSpec(encoder="hf")
     with pytest.raises(ValueError, match="needs a fitted SequenceProjection"):
-        encoders.encode_genes(seqs, None, spec, None)
+        inputs.encode_genes(seqs, None, spec, None)

@@ -1,4 +1,4 @@
-"""Input encoders for GenePheno: sequences (k-mers, a CNN from scratch, any Hugging Face model) and GO terms.
+"""Sequence encoders for GenePheno: k-mers, a CNN from scratch, any Hugging Face model, and their projection.
 
 Three ways to turn a gene's sequence into model input, all accepting proteins or DNA:
 
@@ -9,26 +9,27 @@ Three ways to turn a gene's sequence into model input, all accepting proteins or
   over residues, each sequence's embedding cached on disk under ``g2p.paths.cache`` keyed by the model
   name and the sequence's sha256, so a second call never runs the model.
 
-GO input: ``GoVocabulary`` maps a gene's fine-grained GO terms to token ids (vocabulary from the
-training split with a frequency cut-off, ``[PAD]``/``[UNK]``/``[CLS]``) and ``GoEncoder`` is a small
-transformer over those tokens.
+``SequenceProjection`` turns k-mer or embedding features into a few whitened components, fitted on the
+training genes. The GO stream is in :mod:`g2p.genepheno.go_terms`; :mod:`g2p.genepheno.inputs` puts
+both streams together into model-ready tensors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import json
+import os
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.decomposition import PCA
 from torch import nn
+from transformers import AutoModel, AutoTokenizer
 
 from g2p import atomic, paths
 from g2p.device import try_gpu
@@ -210,21 +211,6 @@ class FeatureTokens(nn.Module):
         return self.norm(tokens), mask
 
 
-class GoBag(nn.Module):
-    """Every GO input term of a gene, untruncated: the sum of their embeddings scaled by 1/√n (an
-    ``nn.EmbeddingBag``), followed by log(1 + n), so how many terms a gene has is not averaged away."""
-
-    def __init__(self, vocab_size: int, d_model: int):
-        super().__init__()
-        self.bag = nn.EmbeddingBag(vocab_size, d_model, mode="sum")
-        self.out_dim = d_model + 1
-
-    def forward(self, ids: torch.Tensor, offsets: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-        summed = self.bag(ids, offsets)
-        counts = counts.float().unsqueeze(-1)
-        return torch.cat([summed / counts.clamp(min=1).sqrt(), torch.log1p(counts)], dim=-1)
-
-
 # --------------------------------------------------------------------------- Hugging Face encoders
 def _model_slug(model_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "__", str(model_name)).strip("_")[-120:]
@@ -263,10 +249,6 @@ def embed_sequences(
     model (which is not even loaded when everything is cached). ``local_files_only`` defaults to True
     for local folders and when ``HF_HUB_OFFLINE`` is set.
     """
-    import os
-
-    from transformers import AutoModel, AutoTokenizer
-
     seqs = check_sequences(sequences, alphabet)
     folder = hf_cache_dir(model_name, cache_root)
     keys = [_sequence_key(s) for s in seqs]
@@ -300,92 +282,6 @@ def embed_sequences(
     return np.stack([np.load(f) for f in files]).astype(np.float32)
 
 
-# --------------------------------------------------------------------------- GO terms
-PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
-
-
-@dataclass
-class GoVocabulary:
-    """GO term ↔ token id. Ids 0, 1, 2 are ``[PAD]``, ``[UNK]``, ``[CLS]``; terms follow, most frequent
-    (in the training split) first. ``encode`` puts ``[CLS]`` first so no gene has an empty GO stream,
-    then the gene's terms ordered rarest first (the most specific ones survive truncation)."""
-
-    terms: list[str] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._index = {t: i + 3 for i, t in enumerate(self.terms)}
-
-    @classmethod
-    def build(cls, go_inputs: Iterable[Iterable[str]], min_count: int = 2) -> GoVocabulary:
-        counter = Counter(t for terms in go_inputs for t in set(terms))
-        kept = sorted((t for t, c in counter.items() if c >= min_count), key=lambda t: (-counter[t], t))
-        return cls(terms=kept, counts=[counter[t] for t in kept])
-
-    def __len__(self) -> int:
-        return len(self.terms) + 3
-
-    def id(self, term: str) -> int:
-        return self._index.get(term, 1)
-
-    def encode(self, go_inputs: Sequence[Iterable[str]], max_len: int = 128) -> np.ndarray:
-        """(n, max_len) int array: ``[CLS]`` then term ids, rarest first, padded with 0. Terms outside
-        the vocabulary become one ``[UNK]`` (repeats carry no information)."""
-        rank = {t: c for t, c in zip(self.terms, self.counts)}
-        out = np.zeros((len(go_inputs), max_len), dtype=np.int64)
-        for row, terms in enumerate(go_inputs):
-            uniq = set(terms)
-            known = sorted((t for t in uniq if t in self._index), key=lambda t: (rank[t], t))
-            ids = [2] + [self._index[t] for t in known]
-            if len(known) < len(uniq):
-                ids.append(1)
-            ids = ids[:max_len]
-            out[row, : len(ids)] = ids
-        return out
-
-    def multi_hot(self, go_inputs: Sequence[Iterable[str]]) -> sp.csr_matrix:
-        """(n, len(self)) 0/1 csr of every known term of each gene (no truncation; unknown terms dropped)."""
-        indptr, indices = [0], []
-        for terms in go_inputs:
-            indices.extend(sorted({self._index[t] for t in terms if t in self._index}))
-            indptr.append(len(indices))
-        data = np.ones(len(indices), dtype=np.float32)
-        return sp.csr_matrix((data, np.asarray(indices, dtype=np.int64), indptr), shape=(len(go_inputs), len(self)))
-
-    def save(self, path: Path) -> Path:
-        return atomic.write_text(Path(path), json.dumps(asdict(self), indent=1))
-
-    @classmethod
-    def load(cls, path: Path) -> GoVocabulary:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-            return cls(terms=list(data["terms"]), counts=[int(c) for c in data["counts"]])
-        except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(f"{path}: not a GO vocabulary file ({exc})") from exc
-
-
-class GoEncoder(nn.Module):
-    """GO token ids → contextual tokens: embedding + a small pre-norm transformer encoder (no positions:
-    a gene's GO terms are a set)."""
-
-    def __init__(self, vocab_size: int, d_model: int, n_heads: int = 4, n_layers: int = 1, dropout: float = 0.1):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, d_model, padding_idx=0)
-        # Token-level dropout (B × L × d masks drawn every step) costs more than the attention itself on
-        # a CPU; the model regularises with dropout in its MLP instead.
-        layer = nn.TransformerEncoderLayer(
-            d_model, n_heads, 2 * d_model, 0.0, batch_first=True, norm_first=True
-        )
-        self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(d_model)
-
-    def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mask = ids != 0
-        x = self.encoder(self.embed(ids), src_key_padding_mask=~mask)
-        return self.norm(x), mask
-
-
 # --------------------------------------------------------------------------- sequence projection
 @dataclass
 class SequenceProjection:
@@ -407,8 +303,6 @@ class SequenceProjection:
 
     @classmethod
     def fit(cls, features, n_components: int, sqrt: bool = True, seed: int = 0) -> SequenceProjection:
-        from sklearn.decomposition import PCA
-
         x = _as_dense(features, sqrt)
         k = int(max(1, min(n_components, x.shape[0] - 1, x.shape[1])))
         pca = PCA(n_components=k, svd_solver="randomized" if k < min(x.shape) // 2 else "full",
@@ -455,140 +349,3 @@ def _as_dense(features, sqrt: bool) -> np.ndarray:
     x = features.toarray() if sp.issparse(features) else np.asarray(features)
     x = x.astype(np.float32, copy=False)
     return np.sqrt(x) if sqrt else x
-
-
-# --------------------------------------------------------------------------- a model's inputs
-@dataclass
-class InputSpec:
-    """How a trained model turns raw genes into tensors; saved as ``inputs.json`` beside the weights so
-    prediction rebuilds exactly the training-time features."""
-
-    encoder: str = "kmer"  # "kmer" | "cnn" | "hf"
-    alphabet: str = "protein"
-    kmer_ks: tuple[int, ...] = (1, 2, 3)
-    max_residues: int = 1000
-    hf_model: str | None = None
-    hf_max_length: int = 1024
-    max_go_tokens: int = 128
-    seq_dim: int = 128  # components of the SequenceProjection (kmer and hf encoders)
-    seq_segments: int = 8  # segment tokens after the whole-sequence token (kmer encoder)
-
-    def __post_init__(self) -> None:
-        if self.encoder not in ("kmer", "cnn", "hf"):
-            raise ValueError(f"unknown sequence encoder {self.encoder!r}; choose 'kmer', 'cnn' or 'hf'")
-        if self.encoder == "hf" and not self.hf_model:
-            raise ValueError("encoder='hf' needs hf_model (a hub name or a local folder)")
-        self.kmer_ks = tuple(int(k) for k in self.kmer_ks)
-
-    @property
-    def seq_input(self) -> str:
-        return "residues" if self.encoder == "cnn" else "features"
-
-    @property
-    def n_seq_tokens(self) -> int:
-        """Sequence tokens per gene for feature encoders: the whole sequence plus its segments."""
-        return 1 + (self.seq_segments if self.encoder == "kmer" else 0)
-
-    def raw_features(self, sequences: Sequence[str], names: Sequence[str] | None = None):
-        """Whole-sequence features before projection: k-mer composition (csr) or an HF embedding."""
-        if self.encoder == "kmer":
-            return KmerFeaturizer(self.alphabet, self.kmer_ks).transform(sequences, names)
-        return embed_sequences(sequences, self.hf_model, alphabet=self.alphabet, max_length=self.hf_max_length)
-
-    def fit_projection(self, sequences: Sequence[str], seed: int = 0) -> SequenceProjection:
-        return SequenceProjection.fit(self.raw_features(sequences), self.seq_dim, sqrt=self.encoder == "kmer",
-                                      seed=seed)
-
-    def save(self, path: Path) -> Path:
-        return atomic.write_text(Path(path), json.dumps(asdict(self), indent=1))
-
-    @classmethod
-    def load(cls, path: Path) -> InputSpec:
-        return cls(**json.loads(Path(path).read_text()))
-
-
-@dataclass
-class EncodedGenes:
-    """Model-ready inputs for n genes. ``seq``: (n, T, k) float32 sequence tokens with ``seq_mask``
-    (n, T), or (n, L) residue ids for the CNN; ``go_ids``: padded GO token ids (rarest terms first, cut at
-    ``max_go_tokens``); ``go_bag``: csr (n, vocab) of ALL of a gene's GO input terms."""
-
-    seq: np.ndarray | None
-    go_ids: np.ndarray | None
-    seq_input: str = "features"
-    seq_mask: np.ndarray | None = None
-    go_bag: sp.csr_matrix | None = None
-
-    def __len__(self) -> int:
-        return (self.seq if self.seq is not None else self.go_ids).shape[0]
-
-    def batch(self, rows: np.ndarray, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-        rows = np.asarray(rows)
-        out: dict[str, torch.Tensor] = {}
-        if self.seq is not None:
-            if self.seq_input == "residues":
-                out["residue_ids"] = torch.from_numpy(_trim_padding(self.seq[rows])).to(device)
-            else:
-                out["seq_features"] = torch.from_numpy(np.ascontiguousarray(self.seq[rows])).to(device)
-                if self.seq_mask is not None:
-                    out["seq_mask"] = torch.from_numpy(np.ascontiguousarray(self.seq_mask[rows])).to(device)
-        if self.go_ids is not None:
-            out["go_ids"] = torch.from_numpy(_trim_padding(self.go_ids[rows])).to(device)
-        if self.go_bag is not None:
-            block = self.go_bag[rows]
-            out["go_bag_ids"] = torch.from_numpy(block.indices.astype(np.int64)).to(device)
-            out["go_bag_offsets"] = torch.from_numpy(block.indptr[:-1].astype(np.int64)).to(device)
-            out["go_counts"] = torch.from_numpy(np.diff(block.indptr).astype(np.float32)).to(device)
-        return out
-
-
-def _trim_padding(ids: np.ndarray) -> np.ndarray:
-    """Drop the all-padding columns at the right end, so a batch costs its longest member, not max_len."""
-    used = np.flatnonzero((ids != 0).any(axis=0))
-    return np.ascontiguousarray(ids[:, : (used[-1] + 1 if len(used) else 1)])
-
-
-def encode_sequences(
-    sequences: Sequence[str], spec: InputSpec, projection: SequenceProjection | None,
-    names: Sequence[str] | None = None,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Sequences → (tokens, mask): projected (n, T, k) tokens for kmer/hf, residue ids for the CNN."""
-    if spec.encoder == "cnn":
-        return residue_ids(sequences, spec.alphabet, spec.max_residues, names), None
-    if projection is None:
-        raise ValueError(f"the {spec.encoder!r} encoder needs a fitted SequenceProjection")
-    whole = projection.transform(spec.raw_features(sequences, names))[:, None, :]
-    if spec.encoder != "kmer" or spec.seq_segments == 0:
-        return whole, np.ones(whole.shape[:2], dtype=bool)
-    featurizer = KmerFeaturizer(spec.alphabet, spec.kmer_ks)
-    pieces = featurizer.transform_segments(sequences, spec.seq_segments, names)
-    segments = projection.transform(pieces).reshape(len(sequences), spec.seq_segments, -1)
-    non_empty = (np.diff(pieces.indptr) > 0).reshape(len(sequences), spec.seq_segments)
-    tokens = np.concatenate([whole, segments], axis=1)
-    mask = np.concatenate([np.ones((len(sequences), 1), dtype=bool), non_empty], axis=1)
-    return tokens, mask
-
-
-def encode_genes(
-    sequences: Sequence[str] | None,
-    go_inputs: Sequence[Iterable[str]] | None,
-    spec: InputSpec,
-    vocab: GoVocabulary | None,
-    names: Sequence[str] | None = None,
-    projection: SequenceProjection | None = None,
-) -> EncodedGenes:
-    """Sequences and GO term lists → ``EncodedGenes`` (pass None for a stream the model does not use)."""
-    seq = mask = None
-    if sequences is not None:
-        seq, mask = encode_sequences(sequences, spec, projection, names)
-    go_ids = go_bag = None
-    if go_inputs is not None:
-        if vocab is None:
-            raise ValueError("GO inputs need a GoVocabulary")
-        go_ids = vocab.encode(go_inputs, spec.max_go_tokens)
-        go_bag = vocab.multi_hot(go_inputs)
-    return EncodedGenes(seq=seq, go_ids=go_ids, seq_input=spec.seq_input, seq_mask=mask, go_bag=go_bag)
-
-
-def n_seq_features(spec: InputSpec, encoded: EncodedGenes) -> int:
-    return 0 if encoded.seq is None or spec.seq_input != "features" else int(encoded.seq.shape[-1])

@@ -30,7 +30,8 @@ from torch import nn
 from transformers import PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from g2p.genepheno.encoders import ConvSequenceEncoder, FeatureTokens, GoBag, GoEncoder
+from g2p.genepheno.encoders import ConvSequenceEncoder, FeatureTokens
+from g2p.genepheno.go_terms import GoBag, GoEncoder
 from g2p.genepheno.losses import LABEL_LOSSES, REDUCTIONS
 
 
@@ -261,7 +262,7 @@ class GenePhenoModel(PreTrainedModel):
 TERMS_FILE = "terms.tsv"  # term_id, name (column order = phenotype head rows)
 CONCEPTS_FILE = "concepts.tsv"  # go_id, name, namespace (column order = concept units)
 GO_VOCAB_FILE = "go_vocab.json"
-INPUTS_FILE = "inputs.json"  # encoders.InputSpec
+INPUTS_FILE = "inputs.json"  # inputs.InputSpec
 TRAIN_CONFIG_FILE = "train_config.json"
 PROJECTION_FILE = "seq_projection.npz"  # encoders.SequenceProjection (kmer / hf encoders)
 

@@ -27,7 +27,9 @@ from g2p.data.ontology import load_ontology
 from g2p.data.readers import read_fasta, read_text
 from g2p.device import try_gpu
 from g2p.errors import InputError, UsageError
-from g2p.genepheno.encoders import GoVocabulary, InputSpec, SequenceProjection, encode_genes
+from g2p.genepheno.encoders import SequenceProjection
+from g2p.genepheno.go_terms import GoVocabulary
+from g2p.genepheno.inputs import InputSpec, encode_genes
 from g2p.genepheno.model import (
     CONCEPTS_FILE,
     GO_VOCAB_FILE,

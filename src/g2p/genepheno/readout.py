@@ -19,7 +19,7 @@ from g2p.data.errors import MissingFileError
 from g2p.data.ontology import load_ontology
 from g2p.genepheno import metrics, predict, runs
 from g2p.genepheno.bottleneck import Bottleneck, activate
-from g2p.genepheno.encoders import encode_genes
+from g2p.genepheno.inputs import encode_genes
 
 SPECIAL_GO_TOKENS = {0: "[PAD]", 1: "[UNK]", 2: "[CLS]"}
 

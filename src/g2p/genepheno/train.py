@@ -39,14 +39,9 @@ from g2p.argtypes import non_negative_int, positive_int
 from g2p.data import curated
 from g2p.device import seed_everything
 from g2p.genepheno import losses
-from g2p.genepheno.encoders import (
-    EncodedGenes,
-    GoVocabulary,
-    InputSpec,
-    SequenceProjection,
-    encode_genes,
-    n_seq_features,
-)
+from g2p.genepheno.encoders import SequenceProjection
+from g2p.genepheno.go_terms import GoVocabulary
+from g2p.genepheno.inputs import EncodedGenes, InputSpec, encode_genes, n_seq_features
 from g2p.genepheno.model import (
     CONCEPTS_FILE,
     GO_VOCAB_FILE,
