@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -270,8 +271,6 @@ PROJECTION_FILE = "seq_projection.npz"  # encoders.SequenceProjection (kmer / hf
 @torch.no_grad()
 def score_genes(model: GenePhenoModel, inputs, rows=None, batch_size: int = 256, device=None):
     """Phenotype probabilities σ(logits) as a float32 numpy array (len(rows) × n_terms)."""
-    import numpy as np
-
     rows = np.arange(len(inputs)) if rows is None else np.asarray(rows)
     device = device or next(model.parameters()).device
     was_training = model.training
