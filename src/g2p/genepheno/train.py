@@ -12,6 +12,7 @@
 The same code runs on one CPU, one GPU (mixed precision) or several processes (``accelerate launch``):
 each process takes an interleaved share of every global batch, gradients are averaged by DDP, and every
 process evaluates the whole validation split so the early-stopping decision is identical everywhere.
+Many runs at once (datasets × seeds, in worker processes) are :mod:`g2p.genepheno.runs`.
 """
 
 from __future__ import annotations
