@@ -43,12 +43,11 @@ def main() -> None:
 
     from dataclasses import replace
 
-    from g2p import presets
+    from g2p import config as g2p_config
     from g2p.device import describe, try_gpu
     from g2p.g2pdiff.latents import LatentStandardizer
     from g2p.g2pdiff.pipeline import build_pipeline
     from g2p.g2pdiff.train import (
-        config_from_preset,
         load_vae,
         make_alignment,
         make_conditioner,
@@ -59,8 +58,9 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = replace(config_from_preset(args.preset), env_augment=0, env_resample=0.0)
-    sampling = presets.notebook_parameters(args.preset, "06_generate_phenotypes")
+    preset = g2p_config.resolve(args.preset)
+    config = replace(preset.diffusion(), env_augment=0, env_resample=0.0)
+    sampling = preset.parameters("06_generate_phenotypes")
     inference_steps = args.inference_steps or int(sampling["num_inference_steps"])
     device = try_gpu()
     rng = np.random.default_rng(0)

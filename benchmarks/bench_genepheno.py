@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=100)
     args = parser.parse_args()
 
+    from g2p import config as g2p_config
     from g2p import device
     from g2p.data.curated import load
     from g2p.genepheno import baselines, metrics, predict, train
@@ -53,7 +54,7 @@ def main() -> None:
     print(f"dataset {args.dataset}: {len(dataset.split_index('train'))} train genes used, "
           f"{len(test)} test genes, {len(dataset.terms)} terms")
 
-    config = train.preset_config(args.preset, epochs=args.epochs, patience=args.epochs + 1, progress=False)
+    config = g2p_config.resolve(args.preset).genepheno(epochs=args.epochs, patience=args.epochs + 1, progress=False)
     with tempfile.TemporaryDirectory(prefix="g2p-bench-") as tmp:
         started = time.perf_counter()
         result = train.train(dataset, config, Path(tmp) / "run", resume=False)

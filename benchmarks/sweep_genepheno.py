@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
+    from g2p import config as g2p_config
     from g2p import atomic, paths
     from g2p.data.curated import load
     from g2p.genepheno import metrics, predict, train
@@ -53,7 +54,7 @@ def main() -> None:
     dataset = load(args.dataset)
     y_val = dataset.labels[dataset.split_index("val")]
     out = args.out or paths.run_dir(args.preset, f"genepheno/{args.dataset}") / "val_sweep.csv"
-    base = train.preset_config(args.preset, seed=args.seed, progress=False)
+    base = g2p_config.resolve(args.preset).genepheno(seed=args.seed, progress=False)
     rows = pd.read_csv(out).to_dict("records") if out.exists() else []
     for name in args.only or list(SWEEP):
         config = dataclasses.replace(base, **SWEEP[name])

@@ -27,9 +27,8 @@ from g2p import presets
 from g2p.errors import ConfigError
 
 if TYPE_CHECKING:
-    from g2p.g2pdiff.train import DiffusionTrainConfig
-    from g2p.genepheno.baselines import BaselineConfig
-    from g2p.genepheno.train import TrainConfig
+    from g2p.g2pdiff.config import DiffusionTrainConfig
+    from g2p.genepheno.config import BaselineConfig, TrainConfig
 
 CURATION_NOTEBOOK = "01_data_curation"
 EVALUATION_NOTEBOOK = "03_evaluate"
@@ -86,7 +85,7 @@ class Preset:
     def baselines(self, budget: TrainConfig | None = None, **overrides: Any) -> BaselineConfig:
         """The trained baselines' settings (``03_evaluate.baselines``), with GenePheno's ``epochs`` and
         ``patience`` unless that block sets them: every trained method gets the same budget."""
-        from g2p.genepheno.baselines import BaselineConfig
+        from g2p.genepheno.config import BaselineConfig
 
         budget = budget or self.genepheno()
         values = {"epochs": budget.epochs, "patience": budget.patience,
@@ -104,12 +103,14 @@ class Preset:
 
     def curated_names(self, datasets: Sequence[str]) -> list[str]:
         """The curated folder names notebook 01 writes for ``datasets`` under this preset (``mpo`` or,
-        with a ``max_genes`` cap, ``mpo-max400``), derived from its block."""
-        from g2p.data.specs import DEFAULT_MIN_GENES, curated_name
+        with a ``max_genes`` cap, ``mpo-max400``), derived from its block; a name that is already a
+        curated folder's (not a base dataset) is kept."""
+        from g2p.data.specs import DATASETS, DEFAULT_MIN_GENES, curated_name
 
         curation = self.block(CURATION_NOTEBOOK)
         return [curated_name(d, max_genes=curation.get("max_genes"), seed=int(curation.get("seed", 0)),
-                             min_genes=int(curation.get("min_genes", DEFAULT_MIN_GENES))) for d in datasets]
+                             min_genes=int(curation.get("min_genes", DEFAULT_MIN_GENES)))
+                if d in DATASETS else d for d in datasets]
 
 
 def resolve(preset: str | Preset) -> Preset:

@@ -1,9 +1,10 @@
-"""Presets: ``params/{smoke,quick,paper}.yaml`` → the parameters each notebook receives, checked.
+"""Presets: reading and checking ``params/{smoke,quick,paper}.yaml`` (the typed objects built from a
+checked preset are :mod:`g2p.config`'s).
 
 A preset file has a ``common`` block (given to every notebook that declares the name) and one block
-per notebook stem (``01_data_curation`` …) that overrides it. The runner passes each notebook only the
-names its ``parameters`` cell declares. Code outside notebooks reads named blocks with
-:func:`section` (``genepheno`` → ``TrainConfig``, ``diffusion`` → ``DiffusionTrainConfig``).
+per notebook stem (``01_data_curation`` …) that overrides it, plus the configuration blocks
+(``genepheno`` → ``TrainConfig``, ``diffusion`` → ``DiffusionTrainConfig``). The runner passes each
+notebook only the names its ``parameters`` cell declares.
 
 Every preset is validated when it is loaded, so a typo fails at once, naming the YAML file, the line,
 and ``block.key`` (:class:`g2p.errors.ConfigError`), instead of being dropped silently:
@@ -12,8 +13,8 @@ and ``block.key`` (:class:`g2p.errors.ConfigError`), instead of being dropped si
 * a notebook block's keys: the names the notebook's ``parameters`` cell declares (plus the few keys
   code reads from that block, :data:`CODE_KEYS`), each of the type of the notebook's default;
 * a configuration block's keys: the fields of its dataclass, each of the field's annotated type;
-  :func:`section` then builds the dataclass so its own range checks (``epochs >= 1`` …) also name
-  the file and block;
+  :func:`build` makes the dataclass (for :mod:`g2p.config`) so its own range checks
+  (``epochs >= 1`` …) also name the file and block;
 * ``common``'s keys: declared by some notebook or a field of some configuration block.
 
 Validation reads the notebooks' JSON and the dataclasses' source (``ast``), not the modules, so
@@ -42,13 +43,13 @@ PRESETS = ("smoke", "quick", "paper")
 
 #: Configuration blocks → the dataclass (module, class) each maps to.
 SCHEMAS: dict[str, tuple[str, str]] = {
-    "genepheno": ("g2p.genepheno.train", "TrainConfig"),
-    "diffusion": ("g2p.g2pdiff.train", "DiffusionTrainConfig"),
+    "genepheno": ("g2p.genepheno.config", "TrainConfig"),
+    "diffusion": ("g2p.g2pdiff.config", "DiffusionTrainConfig"),
 }
-#: Keys of a notebook block that code reads with :func:`section`, besides the notebook's parameters:
+#: Keys of a notebook block that code reads (through :mod:`g2p.config`), besides the notebook's parameters:
 #: a type name, or a (module, class) whose fields the nested mapping must use.
 CODE_KEYS: dict[str, dict[str, str | tuple[str, str]]] = {
-    "03_evaluate": {"variants": "list", "baselines": ("g2p.genepheno.baselines", "BaselineConfig")},
+    "03_evaluate": {"variants": "list", "baselines": ("g2p.genepheno.config", "BaselineConfig")},
 }
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 _ANY = object()
@@ -321,27 +322,6 @@ def load(preset: str) -> dict[str, Any]:
         raise ConfigError("preset file not found", path=path, hint="restore it from git: git checkout -- params/") from None
     notebooks_key = json.dumps([(str(p), p.stat().st_mtime_ns) for p in _notebooks().values()])
     return copy.deepcopy(_load_cached(str(path), stat.st_mtime_ns, stat.st_size, notebooks_key))
-
-
-def notebook_parameters(preset: str, notebook: str) -> dict[str, Any]:
-    """``common`` merged with the notebook's own block; ``preset`` is always set."""
-    data = load(preset)
-    merged: dict[str, Any] = {**data.get("common", {}), **(data.get(Path(notebook).stem) or {})}
-    merged["preset"] = preset
-    return merged
-
-
-def section(preset: str, name: str) -> dict[str, Any]:
-    """One named block of a preset (e.g. ``genepheno`` or ``diffusion``) merged over ``common``.
-
-    A configuration block (:data:`SCHEMAS`) is also built into its dataclass here, so the dataclass's
-    own range checks report the YAML file and block.
-    """
-    data = load(preset)
-    block = data.get(name) or {}
-    if name in SCHEMAS:
-        build(preset, name, block)
-    return {**data.get("common", {}), **block}
 
 
 def build(preset: str, name: str, values: Mapping[str, Any]) -> Any:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from g2p import figures, presets
+from g2p import config as g2p_config
+from g2p import figures
 from g2p.data import curated, specs
 from g2p.runner import read_glued
+
+SMOKE = g2p_config.resolve("smoke")  # the preset the smoke run used, read once
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +24,7 @@ def glued(smoke_run):
 
 @pytest.fixture(scope="module")
 def params():
-    return presets.notebook_parameters("smoke", NOTEBOOK)
+    return SMOKE.parameters(NOTEBOOK)
 
 
 def test_every_dataset_glues_its_numbers(glued, params) -> None:

@@ -6,10 +6,12 @@ import json
 
 import pytest
 
-from g2p import figures, presets
+from g2p import config as g2p_config
 from g2p.data import curated
 from g2p.genepheno import runs, train
 from g2p.runner import read_glued
+
+SMOKE = g2p_config.resolve("smoke")  # the preset the smoke run used, read once
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +25,7 @@ def glued(smoke_run):
 
 @pytest.fixture(scope="module")
 def datasets():
-    return presets.notebook_parameters("smoke", NOTEBOOK)["datasets"]
+    return SMOKE.curated_names(SMOKE.parameters(NOTEBOOK)["datasets"])  # the folders notebook 01 wrote
 
 
 def _key(name: str) -> str:
@@ -40,7 +42,7 @@ def test_val_fmax_and_time_are_glued_per_dataset(glued, datasets):
 
 
 def test_glued_fmax_is_the_mean_of_the_finished_runs(glued, datasets):
-    seeds = presets.notebook_parameters("smoke", NOTEBOOK)["seeds"]
+    seeds = SMOKE.parameters(NOTEBOOK)["seeds"]
     assert glued["n_seeds"] == len(seeds)
     for name in datasets:
         values = []
@@ -62,7 +64,7 @@ def test_training_beats_the_label_prior_on_validation(smoke_run, datasets, tmp_p
     dataset = curated.load(datasets[0])
     prior = baselines.LabelFrequency().fit(dataset).predict(dataset, "val")
     prior_fmax = metrics.fmax(dataset.labels[dataset.split_index("val")], prior)[0]
-    config = dataclasses.replace(train.preset_config("smoke"), epochs=10, patience=10, progress=False)
+    config = dataclasses.replace(SMOKE.genepheno(), epochs=10, patience=10, progress=False)
     result = train.train(dataset, config, tmp_path / "run")
     assert result.best_val_fmax > prior_fmax + 0.01, (result.best_val_fmax, prior_fmax)
 
@@ -73,7 +75,7 @@ def test_parallel_training_equals_sequential(smoke_run, datasets, tmp_path):
 
     from safetensors.numpy import load_file
 
-    config = dataclasses.replace(train.preset_config("smoke"), epochs=1, progress=False)
+    config = dataclasses.replace(SMOKE.genepheno(), epochs=1, progress=False)
     jobs = {mode: [runs.TrainJob(datasets[0], dataclasses.replace(config, seed=seed), tmp_path / mode / f"s{seed}")
                    for seed in (0, 1)] for mode in ("one", "two")}
     one = runs.train_many(jobs["one"], workers=1)

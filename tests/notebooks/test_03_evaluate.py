@@ -5,9 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from g2p import figures, paths, presets
+from g2p import config as g2p_config
+from g2p import figures, paths
 from g2p.genepheno import benchmark, metrics
 from g2p.runner import read_glued
+
+SMOKE = g2p_config.resolve("smoke")  # the preset the smoke run used, read once
 
 pytestmark = pytest.mark.slow
 
@@ -16,14 +19,14 @@ pytestmark = pytest.mark.slow
 def outputs(smoke_run):
     values = read_glued(smoke_run / "03_evaluate.ipynb")
     results, violations = benchmark.load_results("smoke")
-    datasets = presets.notebook_parameters("smoke", "03_evaluate").get("datasets", ["mpo", "hpo"])
+    datasets = SMOKE.curated_names(SMOKE.parameters("03_evaluate")["datasets"])
     return values, results[results["curated"].isin(datasets)], violations[violations["curated"].isin(datasets)]
 
 
 def test_every_method_and_bin_has_a_row(outputs):
     _, results, _ = outputs
     assert not results.empty
-    variants = presets.notebook_parameters("smoke", "03_evaluate").get("variants", list(benchmark.VARIANTS))
+    variants = SMOKE.parameters("03_evaluate").get("variants", list(benchmark.VARIANTS))
     for curated, rows in results.groupby("curated"):
         from g2p.data.curated import load
 
@@ -35,7 +38,7 @@ def test_every_method_and_bin_has_a_row(outputs):
         for (name, seed), group in rows.groupby(["name", "seed"]):  # each run: every bin once
             assert sorted(group["bin"]) == sorted(expected_bins), (curated, name, seed)
         # the complete model and trained baselines run every seed, ablations their own seeds
-        block = presets.notebook_parameters("smoke", "03_evaluate")
+        block = SMOKE.parameters("03_evaluate")
         seeds_of = rows[rows["bin"] == "All"].groupby("name")["seed"].apply(sorted)
         assert seeds_of["complete"] == sorted(block["seeds"]) == seeds_of["deeppheno_like"], curated
         for ablation in set(variants) - {"complete"}:
@@ -62,7 +65,7 @@ def test_metric_values_are_probabilities(outputs):
 def test_glued_numbers_match_the_csv(outputs):
     values, results, _ = outputs
     summary = benchmark.summarise(results)
-    seeds = presets.notebook_parameters("smoke", "03_evaluate")["seeds"]
+    seeds = SMOKE.parameters("03_evaluate")["seeds"]
     for name in results["dataset"].unique():
         ours = results[(results["dataset"] == name) & (results["name"] == "complete") & (results["bin"] == "All")]
         assert sorted(ours["seed"]) == sorted(seeds)  # one row per seed

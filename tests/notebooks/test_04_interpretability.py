@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from g2p import figures, presets
+from g2p import config as g2p_config
+from g2p import figures
 from g2p.data import curated
 from g2p.genepheno import interventions, readout
 from g2p.runner import read_glued
+
+SMOKE = g2p_config.resolve("smoke")  # the preset the smoke run used, read once
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +28,8 @@ def glued(smoke_run):
 
 @pytest.fixture(scope="module")
 def params():
-    return presets.notebook_parameters("smoke", NOTEBOOK)
+    params = SMOKE.parameters(NOTEBOOK)
+    return {**params, "datasets": SMOKE.curated_names(params["datasets"])}  # the folders notebook 01 wrote
 
 
 def test_intervention_statistic_covers_the_whole_test_split(glued, params):

@@ -7,9 +7,12 @@ import math
 import pandas as pd
 import pytest
 
-from g2p import paths, presets
+from g2p import config as g2p_config
+from g2p import paths
 from g2p.g2pdiff import train
 from g2p.runner import read_glued
+
+SMOKE = g2p_config.resolve("smoke")  # the preset the smoke run used, read once
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +23,7 @@ def values(smoke_run):
 
 
 def test_glued_training_numbers(values):
-    config = train.config_from_preset("smoke")
+    config = SMOKE.diffusion()
     assert values["g2pdiff_steps"] == config.steps
     assert values["g2pdiff_n_train"] > 1
     # env_resample moves renders, it does not add any
@@ -38,8 +41,8 @@ def test_glued_training_numbers(values):
 
 def test_one_conditional_model_with_its_curves_and_standardiser(values):
     run = paths.run_dir("smoke", "g2pdiffusion")
-    config = train.config_from_preset("smoke")
-    variants = presets.notebook_parameters("smoke", "05_train_g2pdiffusion")["variants"]
+    config = SMOKE.diffusion()
+    variants = SMOKE.parameters("05_train_g2pdiffusion")["variants"]
     assert train.trained_variants(run) == list(variants) == ["full"]
     history = pd.read_csv(run / "full" / "history.csv")
     assert list(history["step"]) == list(range(1, config.steps + 1))
@@ -49,4 +52,4 @@ def test_one_conditional_model_with_its_curves_and_standardiser(values):
     assert pipe.unet.config.class_embed_type == "projection"  # the global conditioning path
     assert pipe.latent_norm is not None and pipe.latent_norm.config["std"] != [1.0] * 4
     assert pipe.scheduler.config.prediction_type == config.prediction_type
-    assert pipe.image_size == presets.notebook_parameters("smoke", "05_train_g2pdiffusion")["image_size"]
+    assert pipe.image_size == SMOKE.parameters("05_train_g2pdiffusion")["image_size"]

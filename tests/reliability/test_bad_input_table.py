@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from g2p import config as g2p_config
 from g2p import cli, paths
 from g2p.data import sources
 
@@ -48,7 +49,7 @@ def tiny_model(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     from g2p.data import curated
     from g2p.genepheno import train
 
-    config = train.preset_config("smoke", epochs=1, progress=False)
+    config = g2p_config.resolve("smoke").genepheno(epochs=1, progress=False)
     result = train.train(curated.load(tiny_dataset), config, tmp_path_factory.mktemp("model"), resume=False)
     return result.best_dir
 
@@ -60,7 +61,7 @@ def checkpoint_experiment(tiny_dataset: Path) -> str:
     from g2p.data import curated
     from g2p.genepheno import train
 
-    config = train.preset_config("smoke", epochs=3, max_epochs_this_call=1, progress=False)
+    config = g2p_config.resolve("smoke").genepheno(epochs=3, max_epochs_this_call=1, progress=False)
     train.train(curated.load(tiny_dataset), config, paths.run_dir("smoke", f"genepheno/{TINY}/ckpt-case"))
     return "ckpt-case"
 

@@ -7,11 +7,15 @@ import pandas as pd
 import pytest
 from test_baselines import toy_dataset
 
+from g2p import config as g2p_config
 from g2p.genepheno import benchmark, metrics
+from g2p.genepheno.config import BaselineConfig
 
 FAST_BASELINES = {"epochs": 15, "patience": 5, "hidden": 32, "lr": 5e-3, "batch_size": 32, "min_go_count": 1,
                   "kmer_dim": 32}
 TINY_MODEL = {"epochs": 2, "batch_size": 32, "d_model": 16, "mlp_hidden": 32, "progress": False}
+MODEL = g2p_config.resolve("smoke").genepheno(**TINY_MODEL)
+BASELINES = BaselineConfig(**FAST_BASELINES)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,7 @@ def bench(toy, tmp_path_factory):
     pd.DataFrame({"dataset": ["other"], "method": ["x"], "bin": ["All"], "fmax": [0.5]}).to_csv(
         out / benchmark.RESULTS_FILE, index=False)
     results = benchmark.run_benchmark(
-        "toy", "smoke", variants=[], n_boot=20, seeds=[0], baseline_settings=FAST_BASELINES,
+        "toy", "smoke", config=MODEL, baselines=BASELINES, variants=[], n_boot=20, seeds=[0],
         output_dir=out, loader=lambda name: toy, progress=None)
     return out, results
 
@@ -60,7 +64,7 @@ def test_every_method_and_bin_is_scored(bench, toy):
 def test_baseline_scores_are_cached(bench, toy):
     out, results = bench
     again = benchmark.run_benchmark(
-        "toy", "smoke", variants=[], n_boot=20, seeds=[0], baseline_settings=FAST_BASELINES,
+        "toy", "smoke", config=MODEL, baselines=BASELINES, variants=[], n_boot=20, seeds=[0],
         output_dir=out, loader=lambda name: toy, progress=None)
     # Cached scores → identical metrics and the stored (first-run) wall times.
     pd.testing.assert_frame_equal(results.reset_index(drop=True), again.reset_index(drop=True))
@@ -69,19 +73,16 @@ def test_baseline_scores_are_cached(bench, toy):
 
 def test_unknown_variant_is_rejected(toy, tmp_path):
     with pytest.raises(ValueError, match="variant"):
-        benchmark.run_benchmark("toy", "smoke", variants=["nope"], output_dir=tmp_path, loader=lambda n: toy)
-
-
-def test_model_overrides_map_notebook_names():
-    assert benchmark.model_overrides(lambda1=0.0, lambda2=None, tau=0.5) == {"lambda_ex": 0.0, "tau": 0.5}
+        benchmark.run_benchmark("toy", "smoke", config=MODEL, baselines=BASELINES, variants=["nope"], seeds=[0],
+                                output_dir=tmp_path, loader=lambda n: toy)
 
 
 def test_genepheno_variants_train_and_score_per_seed(toy, tmp_path, monkeypatch):
     pytest.importorskip("g2p.genepheno.train")
     monkeypatch.setattr(benchmark.paths, "runs", tmp_path / "runs")
     results = benchmark.run_benchmark(
-        "toy", "smoke", variants=["complete", "no_exclusive"], overrides=TINY_MODEL, n_boot=5, seeds=[0, 1],
-        ablation_seeds=[1], baseline_settings=FAST_BASELINES, output_dir=tmp_path / "out", loader=lambda name: toy, progress=None)
+        "toy", "smoke", config=MODEL, baselines=BASELINES, variants=["complete", "no_exclusive"], n_boot=5,
+        seeds=[0, 1], ablation_seeds=[1], output_dir=tmp_path / "out", loader=lambda name: toy, progress=None)
     ours = results[results["name"].isin(["complete", "no_exclusive"])]
     assert set(ours["kind"]) == {"ours", "ablation"}
     assert ours[["fmax", "auc"]].apply(lambda c: c.between(0, 1)).all().all()
@@ -96,7 +97,8 @@ def test_genepheno_variants_train_and_score_per_seed(toy, tmp_path, monkeypatch)
     assert all_rows[all_rows["seed"] == 1]["fmax_lo"].isna().all()
     assert all_rows[all_rows["seed"] == 0]["fmax_lo"].notna().all()
     with pytest.raises(ValueError, match="subset of seeds"):
-        benchmark.run_benchmark("toy", "smoke", seeds=[0], ablation_seeds=[2], loader=lambda name: toy, progress=None)
+        benchmark.run_benchmark("toy", "smoke", config=MODEL, baselines=BASELINES, variants=["complete"], seeds=[0],
+                                ablation_seeds=[2], loader=lambda name: toy, progress=None)
     summary = benchmark.summarise(results)
     row = summary[(summary["name"] == "complete") & (summary["bin"] == "All")].iloc[0]
     both = all_rows[all_rows["name"] == "complete"]["fmax"]

@@ -223,7 +223,7 @@ def _default_mirrors() -> list[Path]:
             raise InputError(
                 f"${MIRROR_ENV} names {'a file' if mirror.exists() else 'a folder that does not exist'}",
                 path=mirror, field=MIRROR_ENV,
-                hint=f"point it at a copy of the data release (same layout as ../shared/g2p-data) or unset it",
+                hint="point it at a copy of the data release (same layout as ../shared/g2p-data) or unset it",
             )
         mirrors.append(mirror)
     mirrors.append(paths.shared_mirror())
@@ -311,7 +311,7 @@ class Resolver:
                 path, f"sha256 of raw file {name!r} is {actual}, expected {source.sha256} (pinned in {MANIFEST_FILE.name})",
                 field="sha256",
                 hint="the copy is damaged or a different version: replace it with the data release's file, "
-                f"or delete it so that the next source (mirror or download) is used",
+                "or delete it so that the next source (mirror or download) is used",
             )
 
     def resolve_dir(self, group_name: str) -> Path:

@@ -32,7 +32,7 @@ from g2p import atomic
 from g2p.g2pdiff import baselines
 from g2p.g2pdiff.evaluators import Evaluators, evaluate_samples
 from g2p.g2pdiff.pipeline import G2PDiffusionPipeline, SamplingSettings, generate_samples
-from g2p.g2pdiff.published import PAPER_LABEL, published_metrics
+from g2p.g2pdiff.published import published_metrics
 
 OURS_LABEL = "ours (simulated BOLD specimens)"
 METHODS = ("g2pdiffusion", "no_alignment", "no_environment", "unconditional", "retrieval", "random", "truth")

@@ -45,6 +45,7 @@ from g2p.device import try_gpu
 from g2p.errors import G2PError, UsageError
 from g2p.g2pdiff.alignment import NoisyLatentEncoder, guided_noise
 from g2p.g2pdiff.conditioner import Conditioning, DNAConditioner, validate_barcodes, validate_coordinates
+from g2p.g2pdiff.config import GUIDANCE_SCALE
 from g2p.g2pdiff.latents import LatentStandardizer, channels_last
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class G2PDiffusionPipeline(DiffusionPipeline):
         lat: float | Sequence[float] | None = None,
         lon: float | Sequence[float] | None = None,
         num_images_per_barcode: int = 1,
-        guidance_scale: float = 2.0,
+        guidance_scale: float = GUIDANCE_SCALE,
         alignment_scale: float = 0.0,
         num_inference_steps: int = 25,
         generator: torch.Generator | list[torch.Generator] | None = None,
@@ -254,7 +255,7 @@ def load_pipeline(path: Path, device: torch.device | str | None = None) -> G2PDi
 class SamplingSettings:
     num_images: int = 4  # samples per barcode for the full model (top-k uses the first k)
     num_inference_steps: int = 20
-    guidance_scale: float = 2.0
+    guidance_scale: float = GUIDANCE_SCALE
     alignment_scale: float = 1.0
     environment_guidance_scale: float | None = None  # None: the environment shares guidance_scale
     batch_size: int = 32

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from g2p.g2pdiff.config import GUIDANCE_SCALE
 from g2p.g2pdiff.pipeline import G2PDiffusionPipeline
 from g2p.g2pdiff.simulator import sweep_latitude
 
@@ -43,7 +44,7 @@ def rank_correlation(a: Sequence[float], b: Sequence[float]) -> float:
 
 def latitude_sweep(
     pipe: G2PDiffusionPipeline, simulator, records: pd.DataFrame | pd.Series, latitudes: Sequence[float], *,
-    num_images: int = 2, num_inference_steps: int = 20, guidance_scale: float = 2.0,
+    num_images: int = 2, num_inference_steps: int = 20, guidance_scale: float = GUIDANCE_SCALE,
     alignment_scale: float = 1.0, environment_guidance_scale: float | None = None, seed: int = 0,
     evaluators=None, genus_order: dict[str, str] | None = None,
 ) -> Sweep:
@@ -124,7 +125,7 @@ def mutate(barcode: str, n: int, seed: int = 0) -> str:
 
 def mutation_sweep(
     pipe: G2PDiffusionPipeline, record: pd.Series, n_mutations: Sequence[int] = (0, 5, 20, 80, 200), *,
-    num_inference_steps: int = 20, guidance_scale: float = 2.0, alignment_scale: float = 1.0, seed: int = 0,
+    num_inference_steps: int = 20, guidance_scale: float = GUIDANCE_SCALE, alignment_scale: float = 1.0, seed: int = 0,
 ) -> Sweep:
     """Edit n bases of one barcode and regenerate with the same noise; distance to the unedited image."""
     barcodes = [mutate(record["barcode"], n, seed) for n in n_mutations]

@@ -28,7 +28,7 @@ from g2p.g2pdiff.latents import encode_images
 from g2p.g2pdiff.simulator import PhenotypeSimulator, records_fingerprint
 
 if TYPE_CHECKING:
-    from g2p.g2pdiff.train import DiffusionTrainConfig
+    from g2p.g2pdiff.config import DiffusionTrainConfig
 
 
 def training_rows(records: pd.DataFrame) -> pd.DataFrame:

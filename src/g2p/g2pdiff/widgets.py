@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from g2p import widget_views
+from g2p.g2pdiff.config import GUIDANCE_SCALE
 
 
 def _png(image: torch.Tensor, scale: int = 3) -> bytes:
@@ -26,7 +27,7 @@ def _png(image: torch.Tensor, scale: int = 3) -> bytes:
 
 def diffusion_explorer(
     pipe, records: pd.DataFrame, *, num_images: int = 4, num_inference_steps: int = 20,
-    guidance_scale: float = 2.0, alignment_scale: float = 1.0, max_choices: int = 200,
+    guidance_scale: float = GUIDANCE_SCALE, alignment_scale: float = 1.0, max_choices: int = 200,
 ) -> widgets.VBox:
     """Pick a barcode (labelled by species and processid), move latitude/longitude, press Generate.
 

@@ -33,9 +33,8 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -49,6 +48,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from g2p.device import seed_everything, try_gpu
+from g2p.genepheno.config import BaselineConfig
 from g2p.genepheno import metrics
 
 log = logging.getLogger(__name__)
@@ -66,35 +66,6 @@ class CuratedLike(Protocol):
     go_inputs: list[list[str]]
 
     def split_index(self, split: str) -> np.ndarray: ...
-
-
-@dataclass
-class BaselineConfig:
-    """Settings shared by the baselines (the ``baselines`` entries of the ``03_evaluate`` preset block)."""
-
-    kmer_k: int = 3
-    kmer_dim: int = 256  # SVD components of the k-mer TF-IDF for k-mer + LR (0: use TF-IDF as is)
-    max_hits: int = 25  # DIAMOND --max-target-seqs / fallback neighbours per query
-    evalue: float = 1e-3
-    diamond_sensitivity: str = "sensitive"  # "" (default fast), "sensitive", "more-sensitive", …
-    threads: int = 2
-    epochs: int = 60
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-5
-    hidden: int = 512
-    dropout: float = 0.3
-    patience: int = 8
-    min_go_count: int = 2
-    seed: int = 0
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> BaselineConfig:
-        values = dict(values or {})
-        unknown = set(values) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown baseline setting(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
 
 
 def _labels(dataset: CuratedLike, split: str) -> np.ndarray:

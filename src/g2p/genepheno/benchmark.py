@@ -37,13 +37,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from g2p import artifacts, atomic, paths, presets
+from g2p import artifacts, atomic, paths
+from g2p import config as g2p_config
 from g2p.argtypes import non_negative_int, positive_int
 from g2p.data import curated
 from g2p.genepheno import baselines as baselines_mod
 from g2p.genepheno import metrics, predict, runs, train
+from g2p.genepheno.config import ENCODERS, BaselineConfig, TrainConfig
 from g2p.genepheno.summary import METRICS, summarise  # noqa: F401  (re-exported: benchmark.summarise)
 from g2p.genepheno.train import dataset_fingerprint
+from g2p.presets import PRESETS
 
 NOTEBOOK = "03_evaluate"
 RESULTS_FILE = "results.csv"
@@ -87,21 +90,8 @@ BASELINE_PAPER_LABEL = {
 }
 
 
-def settings(preset: str) -> dict[str, Any]:
-    """The ``03_evaluate`` block of a preset merged over ``common``."""
-    return presets.section(preset, NOTEBOOK)
-
-
 def genepheno_dir(preset: str) -> Path:
     return paths.run_dir(preset, "genepheno")
-
-
-def model_overrides(encoder: str | None = None, lambda1: float | None = None, lambda2: float | None = None,
-                    tau: float | None = None) -> dict[str, Any]:
-    """Notebook-style names → TrainConfig fields; ``None`` keeps the preset's ``genepheno`` value
-    (so the ``complete`` runs are the ones notebook 02 trained)."""
-    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau}
-    return {k: v for k, v in named.items() if v is not None}
 
 
 def _base_name(dataset, fallback: str) -> str:
@@ -155,10 +145,11 @@ def violation_row(dataset, dataset_name: str, entry: MethodScores, threshold: fl
     }
 
 
-def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
-                  overrides: dict[str, Any] | None = None, seed: int = 0) -> MethodScores:
-    """Train (or reuse) one GenePheno variant with one seed and score the test split."""
-    config = _variant_config(preset, variant, overrides, seed)
+def train_variant(dataset, dataset_name: str, preset: str, variant: Variant, config: TrainConfig,
+                  seed: int = 0) -> MethodScores:
+    """Train (or reuse) one GenePheno variant of ``config`` with one seed and score the test split;
+    ``preset`` names the run folder."""
+    config = variant_config(config, variant, seed)
     started = time.perf_counter()
     result = train.train(dataset, config, runs.variant_dir(preset, dataset_name, variant.key, seed), resume=True)
     if not result.finished:
@@ -170,15 +161,15 @@ def train_variant(dataset, dataset_name: str, preset: str, variant: Variant,
                         trained_s + time.perf_counter() - tick, variant.paper_label, seed)
 
 
-def _variant_config(preset: str, variant: Variant, overrides: dict[str, Any] | None, seed: int):
-    return train.preset_config(preset, **{**(overrides or {}), **variant.overrides, "seed": seed})
+def variant_config(config: TrainConfig, variant: Variant, seed: int) -> TrainConfig:
+    """The complete model's settings with the variant's changes and the seed."""
+    return dataclasses.replace(config, **variant.overrides, seed=seed)
 
 
-def _fit_baseline(dataset_name: str, baseline_name: str, settings: dict[str, Any], use_aligner: bool | None,
+def _fit_baseline(dataset_name: str, baseline_name: str, config: BaselineConfig, use_aligner: bool | None,
                   cache_dir: Path, seed: int) -> None:
     """Worker job: fit one trained baseline and leave its test scores in the cache."""
     torch.set_num_threads(1)  # one process per core
-    config = baselines_mod.BaselineConfig.from_dict(settings)
     baseline = next(b for b in baselines_mod.all_baselines(config, use_aligner) if b.name == baseline_name)
     run_baseline(runs.load_cached(dataset_name), baseline, cache_dir, seed)
 
@@ -233,51 +224,44 @@ def run_benchmark(
     dataset_name: str | Sequence[str],
     preset: str,
     *,
-    overrides: dict[str, Any] | None = None,
-    n_boot: int | None = None,
-    seeds: Sequence[int] | None = None,
+    config: TrainConfig,
+    baselines: BaselineConfig,
+    variants: Sequence[str],
+    seeds: Sequence[int],
     ablation_seeds: Sequence[int] | None = None,
-    variants: Sequence[str] | None = None,
-    baseline_settings: dict[str, Any] | None = None,
+    n_boot: int = 100,
+    workers: int = 1,
     use_aligner: bool | None = None,
     output_dir: Path | None = None,
     loader: Callable[[str], Any] | None = None,
     progress: Callable[[str], None] | None = print,
-    workers: int | None = None,
 ) -> pd.DataFrame:
     """Evaluate GenePheno (complete + ablations) and every baseline on the test split; see module doc.
 
-    ``dataset_name``: one curated dataset name (``mpo``, ``hpo``, ``mpo-max400`` …) or several.
-    Unset arguments come from the preset's ``03_evaluate`` block (``n_boot``, ``seeds``,
-    ``ablation_seeds``, ``variants``, ``baselines``, ``workers``). The complete model and the trained
-    baselines run with every seed of ``seeds``; the ablations with ``ablation_seeds`` (a subset of
-    ``seeds``; default all of them), which a CPU preset may shorten to save time. With ``workers`` > 1 every training run (GenePheno variants × seeds,
-    trained baselines × seeds) first runs in that many processes (:func:`runs.train_many`); scoring
-    then reuses the finished runs. Trained baselines get GenePheno's ``epochs`` and ``patience`` (equal budgets)
-    unless ``baselines`` sets them. ``overrides`` are TrainConfig fields applied to every variant (see
-    :func:`model_overrides`). Returns the results table of this call's datasets (one row per method,
-    seed and bin).
+    ``dataset_name``: one curated dataset name (``mpo``, ``hpo``, ``mpo-max400`` …) or several;
+    ``preset`` names the run folders (``runs/<preset>/genepheno``). ``config`` is the complete model's
+    settings (each variant changes a few fields of it); ``baselines`` the trained baselines' settings
+    (give them GenePheno's ``epochs`` and ``patience`` for equal budgets, as
+    :meth:`g2p.config.Preset.baselines` does). The complete model and the trained baselines run with
+    every seed of ``seeds``; the ablations with ``ablation_seeds`` (a subset of ``seeds``; default all
+    of them), which a CPU preset may shorten to save time. With ``workers`` > 1 every training run
+    (GenePheno variants × seeds, trained baselines × seeds) first runs in that many processes
+    (:func:`runs.train_many`); scoring then reuses the finished runs. Returns the results table of this
+    call's datasets (one row per method, seed and bin).
     """
-    block = settings(preset)
     names = [dataset_name] if isinstance(dataset_name, str) else list(dataset_name)
-    n_boot = int(block.get("n_boot", 100) if n_boot is None else n_boot)
-    seeds = [int(s) for s in (seeds if seeds is not None else block.get("seeds", [block.get("seed", 0)]))]
+    seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    ablation_seeds = [int(s) for s in (ablation_seeds if ablation_seeds is not None
-                                       else block.get("ablation_seeds") or seeds)]
+    ablation_seeds = [int(s) for s in (ablation_seeds if ablation_seeds is not None else seeds)]
     if not set(ablation_seeds) <= set(seeds):
         raise ValueError(f"ablation_seeds {ablation_seeds} must be a subset of seeds {seeds}")
-    chosen = list(variants if variants is not None else block.get("variants", list(VARIANTS)))
+    chosen = list(variants)
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown GenePheno variant(s) {unknown}; choose from {list(VARIANTS)}")
-    budget = train.preset_config(preset, **(overrides or {}))
-    base_settings = {"epochs": budget.epochs, "patience": budget.patience,
-                     **(block.get("baselines") or {}), **(baseline_settings or {})}
     out = output_dir or genepheno_dir(preset)
     say = progress or (lambda message: None)
-    workers = int(block.get("workers", 1) if workers is None else workers)
     if loader is None:
         loader = curated.load
     else:
@@ -291,19 +275,18 @@ def run_benchmark(
             f"test {len(dataset.split_index('test'))} genes; seeds {seeds}")
         cache = out / name / "baselines"
         if workers > 1:
-            jobs = [runs.TrainJob(name, _variant_config(preset, VARIANTS[key], overrides, seed),
+            jobs = [runs.TrainJob(name, variant_config(config, VARIANTS[key], seed),
                                    runs.variant_dir(preset, name, key, seed))
                     for seed in seeds for key in _variants_for(seed, chosen, ablation_seeds)]
-            fits = [(name, baseline_name, {**base_settings, "seed": seed}, use_aligner, cache, seed)
+            fits = [(name, baseline_name, dataclasses.replace(baselines, seed=seed), use_aligner, cache, seed)
                     for seed in seeds for baseline_name in baselines_mod.TRAINED]
             say(f"[{label}] training {len(jobs)} GenePheno runs and {len(fits)} baselines in {workers} processes")
             _run_in_pool(jobs, fits, workers)
         entries: list[MethodScores] = []
         for seed in seeds:
             for key in _variants_for(seed, chosen, ablation_seeds):
-                entries.append(train_variant(dataset, name, preset, VARIANTS[key], overrides, seed))
-            config = baselines_mod.BaselineConfig.from_dict({**base_settings, "seed": seed})
-            for baseline in baselines_mod.all_baselines(config, use_aligner):
+                entries.append(train_variant(dataset, name, preset, VARIANTS[key], config, seed))
+            for baseline in baselines_mod.all_baselines(dataclasses.replace(baselines, seed=seed), use_aligner):
                 trained = baseline.name in baselines_mod.TRAINED
                 if trained or seed == seeds[0]:
                     entries.append(run_baseline(dataset, baseline, cache, seed if trained else None))
@@ -346,21 +329,26 @@ def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFr
 # ------------------------------------------------------------------------------ CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", nargs="+", help="curated dataset names (default: the preset's 03_evaluate datasets)")
-    parser.add_argument("--preset", default="quick", choices=presets.PRESETS)
+    parser.add_argument("--preset", default="quick", choices=PRESETS)
     parser.add_argument("--n-boot", type=positive_int, help="bootstrap replicates (default: from the preset)")
     parser.add_argument("--seeds", type=non_negative_int, nargs="+", help="training seeds (default: from the preset)")
     parser.add_argument("--ablation-seeds", type=non_negative_int, nargs="+",
                         help="the ablations' seeds, a subset of --seeds (default: from the preset)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="GenePheno variants to include")
-    parser.add_argument("--encoder", choices=["kmer", "cnn", "hf"], help="override the preset's GenePheno encoder")
+    parser.add_argument("--encoder", choices=ENCODERS, help="override the preset's GenePheno encoder")
     parser.add_argument("--no-aligner", action="store_true", help="use the k-mer fallback instead of DIAMOND")
 
 
 def main(args: argparse.Namespace) -> int:
-    datasets = args.datasets or settings(args.preset).get("datasets") or ["mpo", "hpo"]
+    preset = g2p_config.resolve(args.preset)
+    block = preset.block(NOTEBOOK)
+    model = preset.genepheno(encoder=args.encoder)
     results = run_benchmark(
-        datasets, args.preset, overrides=model_overrides(encoder=args.encoder), n_boot=args.n_boot,
-        seeds=args.seeds, ablation_seeds=args.ablation_seeds, variants=args.variants,
+        args.datasets or preset.curated_names(block.get("datasets") or ["mpo", "hpo"]), args.preset,
+        config=model, baselines=preset.baselines(model), variants=args.variants or preset.variants,
+        seeds=args.seeds or block.get("seeds") or [0],
+        ablation_seeds=args.ablation_seeds or block.get("ablation_seeds"),
+        n_boot=args.n_boot or int(block.get("n_boot", 100)), workers=int(block.get("workers", 1)),
         use_aligner=False if args.no_aligner else None,
     )
     summary = summarise(results)

@@ -17,6 +17,7 @@ import torch
 
 from g2p import atomic
 from g2p.genepheno.encoders import KmerFeaturizer, SequenceProjection, embed_sequences, residue_ids
+from g2p.genepheno.config import ENCODERS, TrainConfig
 from g2p.genepheno.go_terms import GoVocabulary
 
 @dataclass
@@ -35,8 +36,8 @@ class InputSpec:
     seq_segments: int = 8  # segment tokens after the whole-sequence token (kmer encoder)
 
     def __post_init__(self) -> None:
-        if self.encoder not in ("kmer", "cnn", "hf"):
-            raise ValueError(f"unknown sequence encoder {self.encoder!r}; choose 'kmer', 'cnn' or 'hf'")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"unknown sequence encoder {self.encoder!r}; choose {', '.join(map(repr, ENCODERS))}")
         if self.encoder == "hf" and not self.hf_model:
             raise ValueError("encoder='hf' needs hf_model (a hub name or a local folder)")
         self.kmer_ks = tuple(int(k) for k in self.kmer_ks)
@@ -59,6 +60,15 @@ class InputSpec:
     def fit_projection(self, sequences: Sequence[str], seed: int = 0) -> SequenceProjection:
         return SequenceProjection.fit(self.raw_features(sequences), self.seq_dim, sqrt=self.encoder == "kmer",
                                       seed=seed)
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> InputSpec:
+        """The inputs a training run's settings ask for."""
+        return cls(
+            encoder=config.encoder, alphabet=config.alphabet, kmer_ks=config.kmer_ks, max_residues=config.max_residues,
+            hf_model=config.hf_model, hf_max_length=config.hf_max_length, max_go_tokens=config.max_go_tokens,
+            seq_dim=config.seq_dim, seq_segments=config.seq_segments,
+        )
 
     def save(self, path: Path) -> Path:
         return atomic.write_text(Path(path), json.dumps(asdict(self), indent=1))

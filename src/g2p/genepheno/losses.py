@@ -39,8 +39,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-LABEL_LOSSES = ("contrastive", "anchored", "zlpr", "bce", "anchored+bce")
-REDUCTIONS = ("mean", "sum")
+from g2p.genepheno.config import LABEL_LOSSES, REDUCTIONS
 
 
 def _masked_logsumexp(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -36,11 +36,13 @@ from transformers import get_cosine_schedule_with_warmup
 from transformers.utils import logging as hf_logging
 
 from g2p import artifacts, atomic, checksums, paths
+from g2p import config as g2p_config
 from g2p.argtypes import non_negative_int, positive_int
 from g2p.data import curated
 from g2p.device import seed_everything
 from g2p.genepheno import losses
 from g2p.genepheno.encoders import SequenceProjection
+from g2p.genepheno.config import ENCODERS, TrainConfig
 from g2p.genepheno.go_terms import GoVocabulary
 from g2p.genepheno.inputs import EncodedGenes, InputSpec, encode_genes, n_seq_features
 from g2p.genepheno.model import (
@@ -58,81 +60,6 @@ from g2p.genepheno.metrics import fmax
 from g2p.presets import PRESETS
 
 CHECKPOINT, BEST, RESULT, HISTORY = "checkpoint", "best", "result.json", "history.csv"
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run. ``max_epochs_this_call`` and ``progress`` only control
-    this call (they are not part of the run's identity)."""
-
-    encoder: str = "kmer"  # "kmer" | "cnn" | "hf"
-    hf_model: str | None = None
-    kmer_ks: tuple[int, ...] = (1, 2, 3)
-    alphabet: str = "protein"
-    max_residues: int = 1000
-    hf_max_length: int = 1024
-    go_min_count: int = 2
-    max_go_tokens: int = 128
-    go_bag: bool = True  # every GO input term through an EmbeddingBag beside the truncated tokens
-    fusion_norm: bool = True  # LayerNorm over the concatenated streams before the MLP
-    seq_dim: int = 128  # whitened PCA components of the sequence features (kmer / hf encoders)
-    seq_segments: int = 8  # segment tokens after the whole-sequence token (kmer encoder)
-    d_model: int = 64
-    n_heads: int = 4
-    go_layers: int = 1
-    conv_layers: int = 2
-    mlp_hidden: int = 256
-    mlp_layers: int = 2
-    dropout: float = 0.1
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_frac: float = 0.05
-    lambda_ex: float = 0.1
-    lambda_go: float = 0.1
-    tau: float = 1.0
-    use_sequence: bool = True
-    use_go: bool = True
-    loss: str = "contrastive"  # losses.LABEL_LOSSES: the paper's L_MLC; "anchored" adds a zero-logit anchor
-    loss_reduction: str = "mean"  # "sum": the paper's sums over terms; "mean": per term set (λ comparable)
-    concept_floor: float = -2.0  # lowest initial concept logit (σ' ≥ 0.1 at start)
-    free_units: int = 0  # unsupervised bottleneck units beside the GO concepts (0: the paper's bottleneck)
-    concept_activation: str = "sigmoid"  # the head reads σ(concept score) or the score itself ("identity")
-    seed: int = 0
-    patience: int = 3
-    eval_batch_size: int = 256
-    max_epochs_this_call: int | None = None
-    progress: bool = True
-    cpu_threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
-
-    RUNTIME_ONLY = ("max_epochs_this_call", "progress", "cpu_threads")
-
-    def __post_init__(self) -> None:
-        self.kmer_ks = tuple(int(k) for k in self.kmer_ks)
-        if self.loss not in losses.LABEL_LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(losses.LABEL_LOSSES)}, got {self.loss!r}")
-        if self.loss_reduction not in losses.REDUCTIONS:
-            raise ValueError(f"loss_reduction must be one of {', '.join(losses.REDUCTIONS)}, got {self.loss_reduction!r}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
-        self.input_spec()  # validates encoder / hf_model
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        """Build from a preset block, ignoring keys that are not TrainConfig fields."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
-
-    def identity(self) -> dict:
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in self.RUNTIME_ONLY}
-
-    def input_spec(self) -> InputSpec:
-        return InputSpec(
-            encoder=self.encoder, alphabet=self.alphabet, kmer_ks=self.kmer_ks, max_residues=self.max_residues,
-            hf_model=self.hf_model, hf_max_length=self.hf_max_length, max_go_tokens=self.max_go_tokens,
-            seq_dim=self.seq_dim, seq_segments=self.seq_segments,
-        )
 
 
 @dataclass
@@ -200,7 +127,7 @@ def _prepare_both_streams(dataset, config: TrainConfig) -> PreparedInputs:
     key = json.dumps({"data": dataset_fingerprint(dataset), **{f: identity[f] for f in INPUT_FIELDS}},
                      sort_keys=True, default=list)
     if key not in _PREPARED:
-        spec = config.input_spec()
+        spec = InputSpec.from_config(config)
         train_rows = dataset.split_index("train")
         sequences = list(dataset.genes["sequence"])
         vocab = GoVocabulary.build((dataset.go_inputs[i] for i in train_rows), config.go_min_count)
@@ -215,7 +142,7 @@ def _prepare_both_streams(dataset, config: TrainConfig) -> PreparedInputs:
 
 
 def build_model(dataset, config: TrainConfig, prepared: PreparedInputs) -> GenePhenoModel:
-    spec = config.input_spec()
+    spec = InputSpec.from_config(config)
     model_config = GenePhenoConfig(
         n_terms=len(dataset.terms), n_concepts=max(len(dataset.concepts), 1), free_units=config.free_units,
         concept_activation=config.concept_activation,
@@ -244,7 +171,7 @@ def save_model_folder(folder: Path, model: GenePhenoModel, dataset, config: Trai
         prepared.vocab.save(folder / GO_VOCAB_FILE)
     if prepared.projection is not None:
         prepared.projection.save(folder / PROJECTION_FILE)
-    config.input_spec().save(folder / INPUTS_FILE)
+    InputSpec.from_config(config).save(folder / INPUTS_FILE)
     (folder / TRAIN_CONFIG_FILE).write_text(json.dumps(config.identity(), indent=1))
 
 
@@ -437,18 +364,11 @@ def _result_from_disk(output_dir: Path, done: dict) -> TrainResult:
 
 
 # --------------------------------------------------------------------------- CLI
-def preset_config(preset: str, **overrides) -> TrainConfig:
-    """The ``genepheno`` block of a preset as a TrainConfig (``overrides`` win)."""
-    from g2p import presets
-
-    return TrainConfig.from_dict({**presets.section(preset, "genepheno"), **overrides})
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="curated dataset name (mpo or hpo)")
     parser.add_argument("--preset", default="quick", choices=PRESETS, help="smoke, quick or paper (default quick)")
     parser.add_argument("--experiment", default="complete", help="run name under runs/<preset>/genepheno/<dataset>/")
-    parser.add_argument("--encoder", choices=["kmer", "cnn", "hf"], help="override the preset's encoder")
+    parser.add_argument("--encoder", choices=ENCODERS, help="override the preset's encoder")
     parser.add_argument("--hf-model", help="Hugging Face model name or local folder (with --encoder hf)")
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--seed", type=non_negative_int)
@@ -459,18 +379,9 @@ def main(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model,
                                    "epochs": args.epochs, "seed": args.seed}.items() if v is not None}
     out = paths.run_dir(args.preset, f"genepheno/{args.dataset}/{args.experiment}")  # checked before any work
-    config = preset_config(args.preset, **overrides)
+    config = g2p_config.resolve(args.preset).genepheno(**overrides)
     dataset = curated.load(args.dataset)
     result = train(dataset, config, out, resume=not args.no_resume)
     print(result.history.to_string(index=False))
     print(f"best val Fmax {result.best_val_fmax:.4f} → {result.best_dir}")
     return 0
-
-
-# --------------------------------------------------------------------------- notebook helpers
-def notebook_config(preset: str, encoder: str | None = None, lambda1: float | None = None,
-                    lambda2: float | None = None, tau: float | None = None) -> TrainConfig:
-    """The preset's ``genepheno`` block with the notebook's parameters on top (``None`` keeps the preset
-    value) — the same mapping notebook 03 uses, so both notebooks address the same ``complete`` runs."""
-    named = {"encoder": encoder, "lambda_ex": lambda1, "lambda_go": lambda2, "tau": tau}
-    return preset_config(preset, **{k: v for k, v in named.items() if v is not None})
