@@ -9,9 +9,6 @@ from __future__ import annotations
 import argparse
 import math
 
-from g2p import paths
-from g2p.errors import G2PError
-
 
 def _number(text: str, kind: type) -> float | int:
     try:
@@ -42,20 +39,3 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     return value
-
-
-def non_negative_float(text: str) -> float:
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
-    return value
-
-
-def plain_name(text: str) -> str:
-    """A run or dataset name: no ``/`` and no ``..`` (it becomes a folder name under runs/ or data/)."""
-    try:
-        return paths._checked_name(text, "name")
-    except G2PError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a plain name (letters, digits, '.', '_', '+', '-'; no '/' or '..')"
-        ) from None

@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from g2p import figures, presets
+import yaml
+
+from g2p import figures, paths, presets
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 RECORD_PREFIX = "application/papermill.record/"
@@ -194,3 +196,22 @@ def stage_notebook(source: Path, target: Path, preset: str, build_root: Path) ->
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(text)
     tmp.replace(target)
+
+
+def toc_files(toc: Path | None = None) -> list[str]:
+    """Every page named in ``_toc.yml`` (paths relative to the book root, without suffix)."""
+    toc = toc or paths.root / "_toc.yml"
+    data = yaml.safe_load(toc.read_text())
+    files = [data["root"]]
+
+    def walk(entries: list[dict[str, Any]]) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            for key in ("chapters", "sections", "parts"):
+                walk(entry.get(key, []))
+
+    walk(data.get("chapters", []))
+    for part in data.get("parts", []):
+        walk(part.get("chapters", []))
+    return files

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import NoReturn
 
-from g2p.argtypes import finite_float, non_negative_float, non_negative_int, plain_name, positive_int  # noqa: F401 (until callers move)
 from g2p.errors import G2PError, UsageError
 
 DEBUG_ENV = "G2P_DEBUG"

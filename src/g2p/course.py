@@ -32,6 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nbformat
+import papermill
+from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
+
+from g2p import atomic, paths, runner
+from g2p.argtypes import finite_float
 from g2p.errors import InputError
 from g2p.exercise import FAIL, NOT_ATTEMPTED, PASS
 from g2p.stamps import READS as UPSTREAM
@@ -122,31 +128,27 @@ def exercises(nb: Any, where: str = "notebook", *, strict: bool = True) -> list[
 
 
 def course_dir() -> Path:
-    from g2p import paths
 
     return paths.output_root / "course"
 
 
+class ClearSolutions(Preprocessor):
+    """Replace solution regions by ``raise NotImplementedError`` (nbgrader's ClearSolutions, minimal)."""
+
+    def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
+        if has_solution(cell):
+            cell.source = strip_solutions(cell.source, f"{resources.get('name', 'notebook')}, cell {index}")
+        return cell, resources
+
+
 def _notebook_preprocessors() -> list[Any]:
-    from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
-
-    class ClearSolutions(Preprocessor):
-        """Replace solution regions by ``raise NotImplementedError`` (nbgrader's ClearSolutions, minimal)."""
-
-        def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
-            if has_solution(cell):
-                cell.source = strip_solutions(cell.source, f"{resources.get('name', 'notebook')}, cell {index}")
-            return cell, resources
-
     return [ClearOutputPreprocessor(), ClearSolutions()]
 
 
 def build(notebooks: Sequence[Path] | None = None, target: Path | None = None) -> dict[str, list[Path]]:
     """Write the student and instructor copies of ``notebooks`` (default: every chapter) into
     ``target/student`` and ``target/instructor`` (default: ``course/`` under the output root)."""
-    import nbformat
 
-    from g2p import atomic, paths, runner
 
     notebooks = list(notebooks) if notebooks is not None else runner.discover(paths.notebooks)
     target = target or course_dir()
@@ -201,7 +203,6 @@ class Grade:
 
 def chapter_of(nb: Any, submission: Path) -> str:
     """The chapter a submission is a copy of: its ``g2p_course`` metadata, else its NN_ file-name prefix."""
-    from g2p import paths, runner
 
     chapter = nb.get("metadata", {}).get("g2p_course", {}).get("chapter")
     if chapter and (paths.notebooks / f"{chapter}.ipynb").is_file():
@@ -216,7 +217,6 @@ def chapter_of(nb: Any, submission: Path) -> str:
 def restore_checks(nb: Any, master: Any, where: str) -> list[Exercise]:
     """Put the source's check cells back into a submission, by exercise id; returns the submission's
     exercises in the source's order (a check cell the student deleted is appended at the end)."""
-    import nbformat
 
     master_exercises = exercises(master, "source notebook")
     by_id = {e.id: e for e in exercises(nb, where, strict=False)}
@@ -252,10 +252,7 @@ def _outcome(executed: Any, ex: Exercise) -> Result:
 def grade(submission: Path, *, preset: str = "smoke", timeout: float = 120.0, keep: Path | None = None) -> Grade:
     """Run ``submission`` on ``preset`` in a fresh kernel (at most ``timeout`` seconds for its cells) and
     grade each exercise of its chapter. ``keep``: where to write the executed submission."""
-    import nbformat
-    import papermill
 
-    from g2p import atomic, paths, runner
 
     submission = Path(submission)
     try:
@@ -320,7 +317,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _seconds(text: str) -> float:
-    from g2p.cli import finite_float
 
     value = finite_float(text)
     if value <= 0:
@@ -329,7 +325,6 @@ def _seconds(text: str) -> float:
 
 
 def main(args: argparse.Namespace) -> int:
-    from g2p import paths, runner
 
     if args.course_command == "build":
         tic = time.perf_counter()
@@ -347,14 +342,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _read(path: Path) -> Any:
-    import nbformat
 
     return nbformat.read(path, as_version=4)
 
 
 def exercise_table(notebooks: Iterable[Path] | None = None) -> list[dict[str, str]]:
     """Every exercise of the chapters: chapter, id, title (for the instructor page and the README)."""
-    from g2p import paths, runner
 
     rows = []
     for notebook in notebooks or runner.discover(paths.notebooks):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from g2p import atomic, paths, provenance
+from g2p import atomic, bookpages, paths, provenance
 
 LANDING_MD = "landing.md"
 #: One representative figure per paper (figures/<preset>/<file>), shown when the run made it.
@@ -54,10 +54,8 @@ def _title(page: str) -> str:
 
 def chapters() -> list[str]:
     """The landing page's list of every page after it in ``_toc.yml``, as MyST lines."""
-    from g2p import runner  # runner imports this module
-
     lines = []
-    for i, page in enumerate(runner.toc_files()[1:], 1):
+    for i, page in enumerate(bookpages.toc_files()[1:], 1):
         blurb = BLURBS.get(Path(page).name)
         lines.append(f"{i}. {{doc}}`{_title(page)} </{page}>`" + (f" — {blurb}" if blurb else ""))
     return lines

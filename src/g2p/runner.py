@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
 from g2p import atomic, bookpages, config, landing, paths, presets, provenance
 from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, stamp_path
@@ -324,29 +323,10 @@ def read_glued(path: Path) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------- book
-def toc_files(toc: Path | None = None) -> list[str]:
-    """Every page named in ``_toc.yml`` (paths relative to the book root, without suffix)."""
-    toc = toc or paths.root / "_toc.yml"
-    data = yaml.safe_load(toc.read_text())
-    files = [data["root"]]
-
-    def walk(entries: list[dict[str, Any]]) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("chapters", "sections", "parts"):
-                walk(entry.get(key, []))
-
-    walk(data.get("chapters", []))
-    for part in data.get("parts", []):
-        walk(part.get("chapters", []))
-    return files
-
-
 def missing_book_inputs(root: Path | None = None) -> list[str]:
     root = root or paths.root
     missing = []
-    for page in toc_files(root / "_toc.yml"):
+    for page in bookpages.toc_files(root / "_toc.yml"):
         if not any((root / f"{page}{suffix}").is_file() for suffix in (".md", ".ipynb")):
             missing.append(page)
     return missing
@@ -419,7 +399,7 @@ def build_book(preset: str = "quick", path_output: Path | None = None, *, source
     """
     source_root = source_root or paths.root
     build_dir = build_dir or paths.build_dir(preset)
-    missing = [page for page in toc_files(source_root / "_toc.yml")
+    missing = [page for page in bookpages.toc_files(source_root / "_toc.yml")
                if not any((build_dir / page.removeprefix("build/") if page.startswith("build/") else source_root / page)
                           .with_name(Path(page).name + suffix).is_file() for suffix in (".md", ".ipynb"))]
     if missing:

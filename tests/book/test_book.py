@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from g2p import figures, paths, runner
+from g2p import bookpages, figures, paths, runner
 
 IMG_SRC = re.compile(r"""<img[^>]*?\bsrc=["']([^"']+)["']""", re.IGNORECASE)
 
@@ -25,7 +25,7 @@ def html(smoke_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_book_has_index_and_one_page_per_chapter(html: Path) -> None:
     assert (html / "index.html").is_file()
-    for page in runner.toc_files():
+    for page in bookpages.toc_files():
         assert (html / f"{page}.html").is_file(), f"no page for {page}"
 
 
@@ -99,7 +99,7 @@ def test_landing_page_shows_both_papers_headline_rows_from_this_run(html: Path) 
     assert cell in page, f"the landing page lacks G2PDiffusion's success-rate cell {cell!r}"
     listed = page[page.index('id="chapters"'):]
     listed = listed[:listed.index("</section>")]  # the landing page's own chapter list, not the sidebar
-    for chapter in runner.toc_files()[1:]:  # hrefs relative to the landing page, book/intro.html
+    for chapter in bookpages.toc_files()[1:]:  # hrefs relative to the landing page, book/intro.html
         href = os.path.relpath(chapter, "book")
         assert f'href="{href}.html"' in listed, f"the landing page's chapter list does not link {chapter}"
     assert page.count("<img") >= 2  # one representative figure per paper

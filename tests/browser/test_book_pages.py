@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from g2p import bookcheck, runner
+from g2p import bookcheck, bookpages
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +17,7 @@ def test_every_page_reads_clean_in_a_browser(driver, smoke_book: Path) -> None:
     shots = bookcheck.screenshots_dir("smoke")
     reports = bookcheck.check_book(driver, smoke_book, shots)
     pages = {r.page for r in reports}
-    for page in runner.toc_files():  # index.html only forwards to the root page
+    for page in bookpages.toc_files():  # index.html only forwards to the root page
         assert f"{page}.html" in pages, f"the browser check never opened {page}"
     problems = [f"{r.page}: {p}" for r in reports for p in r.problems]
     assert not problems, "pages a reader should not see like this:\n" + "\n".join(problems)

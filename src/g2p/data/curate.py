@@ -231,7 +231,7 @@ def curate(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # no `choices`: argparse rejects an empty list against them (nargs="*"); main() validates instead
     parser.add_argument("datasets", nargs="*", help=f"{' and/or '.join(DATASETS)} (default: both)")
-    from g2p.cli import non_negative_int, positive_int
+    from g2p.argtypes import non_negative_int, positive_int
 
     def at_least_three(text: str) -> int:
         value = positive_int(text)

@@ -298,7 +298,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="folder for the PNG files")
     parser.add_argument("--num-images", type=positive_int, default=1)
     parser.add_argument("--steps", type=positive_int, default=25)
-    parser.add_argument("--guidance-scale", type=finite_float, default=2.0)
+    parser.add_argument("--guidance-scale", type=finite_float, default=GUIDANCE_SCALE)
     parser.add_argument("--alignment-scale", type=finite_float, default=0.0)
     parser.add_argument("--seed", type=non_negative_int, default=0)
 
