@@ -1,7 +1,9 @@
-"""Committed notebooks carry no outputs and follow the book's shape (title, one parameters cell)."""
+"""Committed notebooks carry no outputs and follow the book's shape (title, one parameters cell, cell
+ids, prose that cites the run's numbers)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -10,6 +12,8 @@ import pytest
 from g2p import paths
 
 NOTEBOOKS = sorted(paths.notebooks.glob("*.ipynb"))
+# a MyST glue role in prose: {glue}`name`, {glue:text}`name:.3f`, {glue:md}`name`
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -27,6 +31,17 @@ def test_notebook_is_clean_and_well_formed(path: Path) -> None:
     )
     tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: expected exactly one cell tagged 'parameters', found {len(tagged)}"
+    without_id = [i for i, c in enumerate(nb.cells) if not c.get("id")]
+    assert not without_id, f"{path.name}: cells {without_id} have no id (nbformat 4.5 needs one per cell)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_prose_cites_the_runs_numbers(path: Path) -> None:
+    """Numbers in a chapter's prose come from the run through {glue} roles, not typed in by hand; the
+    book build (-W) fails on a cited name the run did not glue."""
+    nb = nbformat.read(path, as_version=4)
+    cited = {name for c in nb.cells if c.cell_type == "markdown" for name in GLUE_ROLE.findall(c.source)}
+    assert len(cited) >= 2, f"{path.name}: the prose cites {sorted(cited)} with {{glue}}; cite at least 2 numbers"
 
 
 def test_numbered_notebooks_exist() -> None:
