@@ -16,7 +16,6 @@ both streams together into model-ready tensors.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import re
@@ -32,6 +31,7 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer
 
 from g2p import atomic, paths
+from g2p.artifacts import key_of
 from g2p.device import try_gpu
 
 # Letters each alphabet accepts. k-mer vocabularies use only the unambiguous ones; ambiguous codes
@@ -216,10 +216,6 @@ def _model_slug(model_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "__", str(model_name)).strip("_")[-120:]
 
 
-def _sequence_key(sequence: str) -> str:
-    return hashlib.sha256(sequence.encode()).hexdigest()
-
-
 def hf_cache_dir(model_name: str, cache_root: Path | None = None) -> Path:
     return (cache_root or paths.cache / "hf_embeddings") / _model_slug(model_name)
 
@@ -251,7 +247,7 @@ def embed_sequences(
     """
     seqs = check_sequences(sequences, alphabet)
     folder = hf_cache_dir(model_name, cache_root)
-    keys = [_sequence_key(s) for s in seqs]
+    keys = [key_of(s, length=None) for s in seqs]  # sha256 of the sequence
     files = [folder / f"{k}.npy" for k in keys]
     todo = sorted({i for i, f in enumerate(files) if not f.exists()}, key=lambda i: len(seqs[i]))
     if todo:
