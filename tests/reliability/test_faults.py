@@ -45,12 +45,12 @@ def _g2p(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedPr
 
 def _kill_when(root: Path, args: list[str], ready: Callable[[], bool], timeout: float = 300) -> bool:
     """Start ``g2p args``; SIGKILL it as soon as ``ready()`` (polled every millisecond) is true.
-    Returns whether the kill landed before the process finished (successfully) on its own."""
+    Returns whether the kill landed before the process finished (successfully) on its own.
+    The run's progress lines (stdout, unbuffered) go to :func:`_progress_log`, which ``ready`` may read."""
     log = root.parent / f"{root.name}-killed.log"
     root.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "g2p", *args], env=_env(root), stdout=subprocess.DEVNULL,
-                                stderr=err)
+    with open(log, "w") as err, open(_progress_log(root), "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "g2p", *args], env=_env(root), stdout=out, stderr=err)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -67,6 +67,10 @@ def _kill_when(root: Path, args: list[str], ready: Callable[[], bool], timeout: 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _progress_log(root: Path) -> Path:
+    return root.parent / f"{root.name}-progress.log"
 
 
 def _temporaries(root: Path) -> list[str]:
@@ -113,11 +117,13 @@ def test_curate_killed_then_rerun_equals_an_uninterrupted_run(tmp_path: Path, mo
         args = ["curate", "mpo", "--max-genes", "150", "--force"]
     else:
         def ready() -> bool:
-            return (paths.cache).is_dir() and time.monotonic() - start > 3.0  # imports done, curating
+            # a step announced mid-way, long before the folder is written (a fixed delay raced the
+            # whole run once curate got faster than the delay)
+            log = _progress_log(interrupted)
+            return log.exists() and ": propagating labels" in log.read_text()
 
         args = ["curate", "mpo", "--max-genes", "150"]
     for _attempt in range(5):
-        start = time.monotonic()
         if _kill_when(interrupted, args, ready):
             break
     else:
