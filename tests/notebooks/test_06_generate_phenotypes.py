@@ -66,6 +66,8 @@ def test_sweep_and_background_numbers(outputs):
     values, _ = outputs
     for trait in ("area_fraction", "length", "darkness"):
         assert math.isfinite(values[f"g2pdiff_latitude_{trait}_mae"])
+        # the truth through the autoencoder and back: a floor, finite and far below a flat guess
+        assert 0 <= values[f"g2pdiff_latitude_{trait}_autoencoder_mae"] < 0.2
         # glued for every trait, since the prose cites them all; nan when every generated curve is flat
         # (Spearman's rho undefined), which an undertrained smoke model can produce
         for column in ("rank_corr", "rank_corr_min"):

@@ -163,3 +163,30 @@ def test_generate_command(tiny_pipe, tmp_path, capsys):
 
     with pytest.raises(UsageError, match="barcode 0: letters outside ACGTN: 'U'"):  # printed as one line by g2p.cli
         pipeline.main(bad)
+
+
+def test_autoencode_is_close_to_its_input_and_the_sweep_reports_it(tiny_pipe):
+    from g2p.g2pdiff.simulator import PhenotypeSimulator
+    from g2p.g2pdiff.sweeps import latitude_sweep
+
+    sim = PhenotypeSimulator(seed=0)
+    record = pd.Series({"processid": "P1", "barcode": "ACGT" * 15, "lat": 10.0, "lon": 5.0, "order": "Coleoptera",
+                        "family": "Carabidae", "genus": "Amara", "species": "Amara aenea"})
+    truth = sim.render(record.to_frame().T, 32, cache=False)
+    through = tiny_pipe.autoencode(truth)
+    assert through.shape == truth.shape and 0 <= through.min() and through.max() <= 1
+    assert (through - truth).abs().mean() < 0.1  # TAESD keeps a render close (0.05 at 32 px)
+    sweep = latitude_sweep(tiny_pipe, sim, record, [0.0, 60.0], num_images=1, num_inference_steps=2,
+                           alignment_scale=0.0)
+    assert {"autoencoder", "truth", "generated"} <= set(sweep.table.columns)
+    floor = (sweep.table["autoencoder"] - sweep.table["truth"]).abs().groupby(sweep.table["trait"]).mean()
+    assert sweep.summary["autoencoder_mae"].to_dict() == pytest.approx(floor.to_dict())
+
+
+def test_sweep_picks_go_round_robin_over_orders():
+    from g2p.g2pdiff.sweeps import sweep_picks
+
+    records = pd.DataFrame({"order": ["B", "B", "B", "A", "A", "C"], "processid": list("123456")})
+    assert sweep_picks(records, 4)["processid"].tolist() == ["4", "1", "6", "5"]
+    assert sweep_picks(records, 2)["order"].tolist() == ["A", "B"]
+    assert len(sweep_picks(records, 99)) == 6

@@ -46,7 +46,7 @@ from g2p.errors import G2PError, UsageError
 from g2p.g2pdiff.alignment import NoisyLatentEncoder, guided_noise
 from g2p.g2pdiff.conditioner import Conditioning, DNAConditioner, validate_barcodes, validate_coordinates
 from g2p.g2pdiff.config import GUIDANCE_SCALE
-from g2p.g2pdiff.latents import LatentStandardizer, channels_last
+from g2p.g2pdiff.latents import LatentStandardizer, channels_last, encode_images
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,6 +102,14 @@ class G2PDiffusionPipeline(DiffusionPipeline):
         latents = (latents / self.vae.config.scaling_factor).contiguous(memory_format=torch.channels_last)
         images = self.vae.decode(latents).sample
         return ((images.float().clamp(-1, 1) + 1) / 2).contiguous()
+
+    @torch.no_grad()
+    def autoencode(self, images: torch.Tensor) -> torch.Tensor:
+        """Images through this pipeline's autoencoder and back (encode, standardise, decode): the best
+        any sample of this latent model can look, the reference for what the autoencoder alone loses."""
+        latents = encode_images(self.vae, images) if self.latent_norm is None else \
+            self.latent_norm.standardize(encode_images(self.vae, images))
+        return self.decode(latents)
 
     @torch.no_grad()
     def __call__(

@@ -57,6 +57,9 @@ def latitude_sweep(
     record's genus) and ``body_plan["same_genus"]`` the fraction over all samples; with
     ``genus_order`` (genus → order of the training records) also ``same_order``; ``truth_same_*``
     are the same fractions for the simulator's renders along the sweep (the classifier's reference).
+    ``autoencoder`` (table) and ``autoencoder_mae`` (summary) measure the truth renders sent through
+    the pipeline's autoencoder and back: the error a perfect latent sample would still have, because
+    the autoencoder blurs edges (a softer mask takes in lighter edge pixels, so darkness drops).
     """
     recs = records.to_frame().T if isinstance(records, pd.Series) else records
     recs = recs.reset_index(drop=True)
@@ -75,6 +78,7 @@ def latitude_sweep(
         ).images
         gen = simulator.measure(images).assign(setting=np.repeat(np.arange(s), k)).groupby("setting").mean()
         true = simulator.measure(truth)
+        autoencoded = simulator.measure(pipe.autoencode(truth))
         same = {}
         if evaluators is not None:
             # the same check on the simulator's own renders along the sweep is the reference
@@ -89,7 +93,7 @@ def latitude_sweep(
             for trait in true.columns:
                 row = {"record": r, "processid": record["processid"], "species": record.get("species"),
                        "lat": lat, "trait": trait, "truth": float(true[trait].iloc[i]),
-                       "generated": float(gen[trait].iloc[i])}
+                       "generated": float(gen[trait].iloc[i]), "autoencoder": float(autoencoded[trait].iloc[i])}
                 for name, fraction in same.items():
                     row[name] = float(fraction[i])
                 rows.append(row)
@@ -97,11 +101,13 @@ def latitude_sweep(
         firsts.append(images.reshape(s, k, *images.shape[1:])[:, 0])
     table = pd.DataFrame(rows)
     table["abs_error"] = (table["generated"] - table["truth"]).abs()
+    autoencoder_error = (table["autoencoder"] - table["truth"]).abs()
     summary = []
     for trait, g in table.groupby("trait", sort=False):
         rhos = [rank_correlation(h["truth"], h["generated"]) for _, h in g.groupby("record")]
         defined = [rho for rho in rhos if not np.isnan(rho)]  # flat curves: rho undefined (nan), left out
         summary.append({"trait": trait, "mae": float(g["abs_error"].mean()),
+                        "autoencoder_mae": float(autoencoder_error[g.index].mean()),
                         "rank_corr": float(np.mean(defined)) if defined else float("nan"),
                         "rank_corr_min": float(np.min(defined)) if defined else float("nan")})
     summary = pd.DataFrame(summary).set_index("trait")
@@ -110,6 +116,15 @@ def latitude_sweep(
                  ("same_genus", "same_order", "truth_same_genus", "truth_same_order") if name in table.columns}
     labels = [str(r.get("species", r["processid"])) for _, r in recs.iterrows()]
     return Sweep(table, torch.stack(truths), torch.stack(firsts), summary, labels, body_plan)
+
+
+def sweep_picks(records: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Up to ``n`` records taken round-robin over orders (the first of each order, then the second, …),
+    so that the first ones shown cover every body plan and more records only tighten the averages."""
+    rank = records.groupby("order", sort=True).cumcount()
+    order = records["order"].rank(method="dense")
+    return records.assign(_rank=rank, _order=order).sort_values(["_rank", "_order"], kind="stable") \
+        .head(n).drop(columns=["_rank", "_order"]).reset_index(drop=True)
 
 
 def mutate(barcode: str, n: int, seed: int = 0) -> str:
