@@ -158,6 +158,13 @@ def test_generate_command(tiny_pipe, tmp_path, capsys):
                               "--lon", "20", "--out", str(tmp_path / "out"), "--num-images", "2", "--steps", "2"])
     assert pipeline.main(args) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["barcode000_sample00.png", "barcode000_sample01.png"]
+    # a separate weight for the coordinates changes the images (same seed, same noise)
+    from PIL import Image
+
+    first = np.asarray(Image.open(tmp_path / "out" / "barcode000_sample00.png"))
+    args.environment_guidance_scale, args.out = 8.0, tmp_path / "env"
+    assert pipeline.main(args) == 0
+    assert not np.array_equal(first, np.asarray(Image.open(tmp_path / "env" / "barcode000_sample00.png")))
     bad = parser.parse_args(["--model", str(tmp_path / "model"), "--barcode", "ACGU", "--out", str(tmp_path / "x")])
     from g2p.errors import UsageError
 

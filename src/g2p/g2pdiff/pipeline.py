@@ -307,6 +307,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-images", type=positive_int, default=1)
     parser.add_argument("--steps", type=positive_int, default=25)
     parser.add_argument("--guidance-scale", type=finite_float, default=GUIDANCE_SCALE)
+    parser.add_argument("--environment-guidance-scale", type=finite_float, default=None,
+                        help="a separate guidance weight for the coordinates (default: --guidance-scale)")
     parser.add_argument("--alignment-scale", type=finite_float, default=0.0)
     parser.add_argument("--seed", type=non_negative_int, default=0)
 
@@ -339,6 +341,7 @@ def _generate(args: argparse.Namespace) -> int:
     pipe = load_pipeline(args.model, device)
     images = pipe(
         args.barcode, lat, lon, num_images_per_barcode=args.num_images, guidance_scale=args.guidance_scale,
+        environment_guidance_scale=args.environment_guidance_scale if lat is not None else None,
         alignment_scale=args.alignment_scale, num_inference_steps=args.steps,
         generator=torch.Generator(device).manual_seed(args.seed), output_type="pil",
     ).images
