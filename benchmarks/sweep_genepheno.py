@@ -34,6 +34,11 @@ SWEEP: dict[str, dict] = {
     "lambda_ex 0": {"lambda_ex": 0.0},
     "lambda_ex 1": {"lambda_ex": 1.0},
     "lambda_ex 3": {"lambda_ex": 3.0},
+    # checked later (issue 7, last stop): none beat the preset beyond seed noise
+    "go_min_count 2 (the GO MLP's)": {"go_min_count": 2},
+    "dropout 0.3 (the GO MLP's)": {"dropout": 0.3},
+    "dropout 0.5": {"dropout": 0.5},
+    "half the epochs": {"epochs": 6},
 }
 
 
