@@ -74,23 +74,32 @@ def latitude_sweep(sweep, max_records: int = 4) -> plt.Figure:
     n_rec, s = min(max_records, sweep.generated.shape[0]), sweep.generated.shape[1]
     traits = list(dict.fromkeys(sweep.table["trait"]))
     lats = sorted(set(sweep.table["lat"]))
-    cols = max(s, len(traits))
-    fig = plt.figure(figsize=(max(8, 1.1 * cols), 1.15 * 2 * n_rec + 3.2))
-    grid = fig.add_gridspec(2 * n_rec + 1, cols, height_ratios=[1] * (2 * n_rec) + [2.6])
+    # sizes in inches: square image cells (so the thumbnails fill them) after a margin for the names,
+    # then the trait curves, at least 9.5 inches wide whatever the number of latitudes
+    cell, margin, curves_height, legend = 0.95, 1.8, 3.0, 0.5
+    width = max(margin + cell * s + 0.1, 9.5)
+    image_height = cell * 2 * n_rec
+    height = 0.3 + image_height + 1.1 + curves_height + legend
+    fig = plt.figure(figsize=(width, height))
+    images = fig.add_gridspec(2 * n_rec, s, left=margin / width, right=(margin + cell * s) / width,
+                              top=1 - 0.3 / height, bottom=1 - (0.3 + image_height) / height, hspace=0.06, wspace=0.04)
     labels = sweep.labels or [f"record {r}" for r in range(n_rec)]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for r in range(n_rec):
         for i in range(s):
-            top = fig.add_subplot(grid[2 * r, i])
+            top = fig.add_subplot(images[2 * r, i])
             _show(top, sweep.truth[r, i], f"{lats[i]:.0f}°" if r == 0 else None)
-            bottom = fig.add_subplot(grid[2 * r + 1, i])
+            bottom = fig.add_subplot(images[2 * r + 1, i])
             _show(bottom, sweep.generated[r, i])
             if i == 0:
-                top.set_ylabel(f"truth\n{labels[r]}", fontsize=6, rotation=0, ha="right", va="center")
-                bottom.set_ylabel("generated", fontsize=6, rotation=0, ha="right", va="center")
-    per = max(1, cols // len(traits))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+                top.set_ylabel("truth", fontsize=7, rotation=0, ha="right", va="center")
+                bottom.set_ylabel("generated", fontsize=7, rotation=0, ha="right", va="center")
+                top.text(-0.75, 0.0, labels[r], transform=top.transAxes, fontsize=8, style="italic",
+                         color=colours[r % len(colours)], ha="right", va="center", wrap=True)
+    curves = fig.add_gridspec(1, len(traits), left=0.07, right=0.98, top=(legend + curves_height) / height,
+                              bottom=(legend + 0.45) / height, wspace=0.3)
     for j, trait in enumerate(traits):
-        ax = fig.add_subplot(grid[2 * n_rec, j * per : (j + 1) * per])
+        ax = fig.add_subplot(curves[0, j])
         for r in range(n_rec):
             t = sweep.table[(sweep.table["trait"] == trait) & (sweep.table["record"] == r)]
             colour = colours[r % len(colours)]
@@ -99,12 +108,15 @@ def latitude_sweep(sweep, max_records: int = 4) -> plt.Figure:
         title = TRAIT_LABELS.get(trait, trait)
         if sweep.summary is not None and trait in sweep.summary.index:
             row = sweep.summary.loc[trait]
-            title += f"\nMAE {row['mae']:.3f} (autoencoder alone {row['autoencoder_mae']:.3f}), mean ρ {row['rank_corr']:.2f}"
+            title += (f"\nMAE {row['mae']:.3f}, mean ρ {row['rank_corr']:.2f}"
+                      f"\n(autoencoder alone: MAE {row['autoencoder_mae']:.3f})")
         ax.set_title(title, fontsize=8)
-        ax.set_xlabel("latitude (°)")
-        if j == 0:
-            ax.legend(fontsize=6, ncol=1)
-    fig.tight_layout()
+        ax.set_xlabel("latitude (°)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    # colours name the specimens (as on the left); line styles tell truth from generated
+    styles = [plt.Line2D([], [], color="0.3", marker="o", linestyle="-", label="truth (simulator)"),
+              plt.Line2D([], [], color="0.3", marker="s", linestyle="--", label="generated (mean of the samples)")]
+    fig.legend(handles=styles, loc="lower center", ncol=2, fontsize=7, frameon=False)
     return fig
 
 
