@@ -107,8 +107,9 @@ class G2PDiffusionPipeline(DiffusionPipeline):
     def autoencode(self, images: torch.Tensor) -> torch.Tensor:
         """Images through this pipeline's autoencoder and back (encode, standardise, decode): the best
         any sample of this latent model can look, the reference for what the autoencoder alone loses."""
-        latents = encode_images(self.vae, images) if self.latent_norm is None else \
-            self.latent_norm.standardize(encode_images(self.vae, images))
+        latents = encode_images(self.vae, images)
+        if self.latent_norm is not None:  # decode() inverts the standardisation
+            latents = self.latent_norm.standardize(latents)
         return self.decode(latents)
 
     @torch.no_grad()
