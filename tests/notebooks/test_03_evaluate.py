@@ -91,3 +91,27 @@ def test_figures_were_saved_by_the_notebook(outputs):
             assert entry["preset"] == "smoke"
             assert (paths.figures_dir("smoke") / f"03_{name}_{metric}_by_bin.png").stat().st_size > 0
     assert isinstance(pd.read_csv(benchmark.genepheno_dir("smoke") / benchmark.RESULTS_FILE), pd.DataFrame)
+
+
+def test_benchmark_in_two_processes_equals_one(smoke_run, tmp_path):
+    """The benchmark's jobs (fit, predict, bootstrap) in worker processes give the table one process
+    gives, row for row (the wall-time column aside); the deterministic baselines travel as one job.
+    Workers train on one thread each, so the one-process run does too (a different thread count
+    changes a trained baseline's float sums, hence its weights)."""
+    import torch
+
+    name = SMOKE.curated_names(SMOKE.parameters("03_evaluate")["datasets"])[0]
+    model = SMOKE.genepheno()
+    kwargs = dict(config=model, baselines=SMOKE.baselines(model), variants=[], seeds=[0, 1], n_boot=5, progress=None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = benchmark.run_benchmark(name, "smoke", workers=1, output_dir=tmp_path / "one", **kwargs)
+    finally:
+        torch.set_num_threads(threads)
+    two = benchmark.run_benchmark(name, "smoke", workers=2, output_dir=tmp_path / "two", **kwargs)
+    assert len(one) > 0 and set(one["name"]) >= {"naive", "kmer_lr", "deeppheno_like"}
+    pd.testing.assert_frame_equal(one.drop(columns="wall_s"), two.drop(columns="wall_s"))
+    _, one_violations = benchmark.load_results("smoke", tmp_path / "one")
+    _, two_violations = benchmark.load_results("smoke", tmp_path / "two")
+    pd.testing.assert_frame_equal(one_violations, two_violations)

@@ -28,7 +28,7 @@ import dataclasses
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -166,31 +166,91 @@ def variant_config(config: TrainConfig, variant: Variant, seed: int) -> TrainCon
     return dataclasses.replace(config, **variant.overrides, seed=seed)
 
 
-def _fit_baseline(dataset_name: str, baseline_name: str, config: BaselineConfig, use_aligner: bool | None,
-                  cache_dir: Path, seed: int) -> None:
-    """Worker job: fit one trained baseline and leave its test scores in the cache."""
-    torch.set_num_threads(1)  # one process per core
-    baseline = next(b for b in baselines_mod.all_baselines(config, use_aligner) if b.name == baseline_name)
-    run_baseline(runs.load_cached(dataset_name), baseline, cache_dir, seed)
+@dataclass(frozen=True)
+class ScoreJob:
+    """One piece of the benchmark, whole: train (or reuse) a method with a seed, score the test split,
+    evaluate. ``what`` is a key of :data:`VARIANTS`, the name of a trained baseline, or ``"fixed"``: the
+    deterministic baselines together (max- and w-BLAST share one search)."""
+
+    dataset: str  # curated dataset name
+    what: str
+    seed: int
+    n_boot: int  # bootstrap replicates (0: point values only)
+    bootstrap_seed: int
+    preset: str
+    config: TrainConfig
+    baselines: BaselineConfig
+    use_aligner: bool | None
+    cache: Path  # the dataset's baseline score cache
 
 
-def _run_in_pool(jobs: list, fits: list[tuple], workers: int) -> None:
-    """Every GenePheno training job and baseline fit of one dataset in ``workers`` processes; results
-    land on disk (run folders, baseline cache) and are read back by the sequential pass."""
-    quiet = [dataclasses.replace(job, config=dataclasses.replace(job.config, progress=False, cpu_threads=1))
-             for job in jobs]
+def run_score_job(job: ScoreJob, loader: Callable[[str], Any] = runs.load_cached) -> list[tuple[pd.DataFrame, dict]]:
+    """The job's methods, each as (results rows, exclusive-violation row). A worker process's entry
+    point: everything heavy (training, prediction, bootstrap) happens here, and only the small tables
+    travel back."""
+    dataset = loader(job.dataset)
+    label = _base_name(dataset, job.dataset)
+    if job.what in VARIANTS:
+        entries = [train_variant(dataset, job.dataset, job.preset, VARIANTS[job.what], job.config, job.seed)]
+    else:
+        config = dataclasses.replace(job.baselines, seed=job.seed)
+        chosen = [b for b in baselines_mod.all_baselines(config, job.use_aligner)
+                  if (b.name not in baselines_mod.TRAINED if job.what == "fixed" else b.name == job.what)]
+        if not chosen:
+            raise ValueError(f"unknown benchmark method {job.what!r}")
+        entries = [run_baseline(dataset, b, job.cache, None if job.what == "fixed" else job.seed) for b in chosen]
+    out = []
+    for entry in entries:
+        table = score_rows(dataset, label, entry, job.n_boot if entry.seed == job.bootstrap_seed else 0,
+                           job.bootstrap_seed)
+        table.insert(1, "curated", job.dataset)
+        threshold = float(table.loc[table["bin"] == metrics.ALL, "threshold"].iloc[0])
+        out.append((table, {"curated": job.dataset, **violation_row(dataset, label, entry, threshold)}))
+    return out
+
+
+def _run_score_job_quietly(job: ScoreJob) -> list[tuple[pd.DataFrame, dict]]:
+    """Worker side of :func:`_run_jobs`: one thread per process, no progress bars."""
+    torch.set_num_threads(1)
+    return run_score_job(dataclasses.replace(job, config=dataclasses.replace(job.config, progress=False, cpu_threads=1)))
+
+
+def _run_jobs(jobs: list[ScoreJob], workers: int, loader: Callable[[str], Any] | None,
+              say: Callable[[str], None]) -> list[list[tuple[pd.DataFrame, dict]]]:
+    """Every job's output, in the order of ``jobs``. With ``workers`` > 1 (and the standard loader) the
+    jobs run in that many processes, GenePheno training first so the short baseline jobs fill the end;
+    otherwise one after the other in this process."""
+    def done(job: ScoreJob, out: list) -> None:
+        for table, _ in out:
+            row = table[table["bin"] == metrics.ALL].iloc[0]
+            say(f"[{row['dataset']}] {row['method']}, seed {row['seed']}: Fmax {row['fmax']:.4f}, AUC {row['auc']:.4f}")
+
+    if workers <= 1 or loader is not None or torch.cuda.is_available():
+        outputs = []
+        for job in jobs:
+            outputs.append(run_score_job(job, loader or curated.load))
+            done(job, outputs[-1])
+        return outputs
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].dataset != jobs[0].dataset, jobs[i].what not in VARIANTS))
+    outputs: list = [None] * len(jobs)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(runs.run_job, job) for job in quiet]
-        futures += [pool.submit(_fit_baseline, *fit) for fit in fits]
-        for future in futures:
-            future.result()  # re-raises a worker's exception here
+        futures = {pool.submit(_run_score_job_quietly, jobs[i]): i for i in order}
+        try:
+            for future in as_completed(futures):
+                i = futures[future]
+                outputs[i] = future.result()  # re-raises a worker's exception here
+                done(jobs[i], outputs[i])
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # don't train the rest after a failure
+            raise
+    return outputs
 
 
 def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | None = None) -> MethodScores:
     """Fit one baseline on train (val for early stopping) and score test; cached by data + settings.
     ``seed`` names a trained baseline's seed (its config carries it); None for deterministic ones."""
     key = artifacts.key_of({"data": dataset_fingerprint(dataset), "name": baseline.name,
-                            "config": asdict(baseline.config)})
+                            "config": asdict(baseline.config), "fit": baselines_mod.FIT_VERSION})
     stem = baseline.name if seed is None else f"{baseline.name}-seed{seed}"
     cache = cache_dir / f"{stem}.npz" if cache_dir is not None else None
     label = BASELINE_PAPER_LABEL.get(baseline.name)
@@ -244,10 +304,11 @@ def run_benchmark(
     (give them GenePheno's ``epochs`` and ``patience`` for equal budgets, as
     :meth:`g2p.config.Preset.baselines` does). The complete model and the trained baselines run with
     every seed of ``seeds``; the ablations with ``ablation_seeds`` (a subset of ``seeds``; default all
-    of them), which a CPU preset may shorten to save time. With ``workers`` > 1 every training run
-    (GenePheno variants × seeds, trained baselines × seeds) first runs in that many processes
-    (:func:`runs.train_many`); scoring then reuses the finished runs. Returns the results table of this
-    call's datasets (one row per method, seed and bin).
+    of them), which a CPU preset may shorten to save time. The work is split into :class:`ScoreJob` s
+    (one per method and seed: train or reuse, predict, bootstrap); with ``workers`` > 1 and no custom
+    ``loader`` they run in that many processes, the bootstrap included, and the table is the same as
+    one process gives. Returns the results table of this call's datasets (one row per method, seed and
+    bin), in job order.
     """
     names = [dataset_name] if isinstance(dataset_name, str) else list(dataset_name)
     seeds = [int(s) for s in seeds]
@@ -262,47 +323,23 @@ def run_benchmark(
         raise ValueError(f"unknown GenePheno variant(s) {unknown}; choose from {list(VARIANTS)}")
     out = output_dir or genepheno_dir(preset)
     say = progress or (lambda message: None)
-    if loader is None:
-        loader = curated.load
-    else:
-        workers = 1  # worker processes load datasets by name; a custom loader stays in this process
-
-    result_tables, violations = [], []
+    jobs: list[ScoreJob] = []
     for name in names:
-        dataset = loader(name)
-        label = _base_name(dataset, name)
-        say(f"[{label}] {len(dataset.genes)} genes, {len(dataset.terms)} terms, "
-            f"test {len(dataset.split_index('test'))} genes; seeds {seeds}")
-        cache = out / name / "baselines"
-        if workers > 1:
-            jobs = [runs.TrainJob(name, variant_config(config, VARIANTS[key], seed),
-                                   runs.variant_dir(preset, name, key, seed))
-                    for seed in seeds for key in _variants_for(seed, chosen, ablation_seeds)]
-            fits = [(name, baseline_name, dataclasses.replace(baselines, seed=seed), use_aligner, cache, seed)
-                    for seed in seeds for baseline_name in baselines_mod.TRAINED]
-            say(f"[{label}] training {len(jobs)} GenePheno runs and {len(fits)} baselines in {workers} processes")
-            _run_in_pool(jobs, fits, workers)
-        entries: list[MethodScores] = []
         for seed in seeds:
-            for key in _variants_for(seed, chosen, ablation_seeds):
-                entries.append(train_variant(dataset, name, preset, VARIANTS[key], config, seed))
-            for baseline in baselines_mod.all_baselines(dataclasses.replace(baselines, seed=seed), use_aligner):
-                trained = baseline.name in baselines_mod.TRAINED
-                if trained or seed == seeds[0]:
-                    entries.append(run_baseline(dataset, baseline, cache, seed if trained else None))
-            say(f"[{label}] seed {seed}: {len(_variants_for(seed, chosen, ablation_seeds))} GenePheno variants "
-                "and the baselines done")
-        tables = []
-        for entry in entries:
-            table = score_rows(dataset, label, entry, n_boot if entry.seed == seeds[0] else 0, seeds[0])
-            table.insert(1, "curated", name)
-            tables.append(table)
-            threshold = float(table.loc[table["bin"] == metrics.ALL, "threshold"].iloc[0])
-            violations.append({"curated": name, **violation_row(dataset, label, entry, threshold)})
-        result_tables.extend(tables)
-        summary = summarise(pd.concat(tables, ignore_index=True))
+            whats = _variants_for(seed, chosen, ablation_seeds)
+            whats += (["fixed"] if seed == seeds[0] else []) + list(baselines_mod.TRAINED)
+            jobs += [ScoreJob(name, what, seed, n_boot, seeds[0], preset, config, baselines, use_aligner,
+                              out / name / "baselines") for what in whats]
+    say(f"{len(jobs)} benchmark jobs on {', '.join(names)} (seeds {seeds}, ablations on {ablation_seeds}), "
+        f"{workers if workers > 1 and loader is None else 1} at a time")
+    outputs = _run_jobs(jobs, workers, loader, say)
+    result_tables = [table for produced in outputs for table, _ in produced]
+    violations = [row for produced in outputs for _, row in produced]
+    for name in names:
+        summary = summarise(pd.concat([table for table in result_tables if table["curated"].iloc[0] == name],
+                                      ignore_index=True))
         for row in summary[summary["bin"] == metrics.ALL].itertuples():
-            say(f"[{label}] {row.method}: Fmax {row.fmax:.4f} ± {row.fmax_sd:.4f}, "
+            say(f"[{row.dataset}] {row.method}: Fmax {row.fmax:.4f} ± {row.fmax_sd:.4f}, "
                 f"AUC {row.auc:.4f} ± {row.auc_sd:.4f}")
     results = pd.concat(result_tables, ignore_index=True)
     results["preset"] = preset
