@@ -211,3 +211,23 @@ def test_far_separated_classes_give_finite_loss_and_gradient(kind):
         loss.backward()
         assert torch.isfinite(loss) and torch.isfinite(s.grad).all(), (kind, reduction)
         s.grad = None
+
+
+@pytest.mark.parametrize("anchored", [False, True])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_written_out_gradient_matches_autograd_through_the_terms(anchored, reduction):
+    """contrastive_multilabel_loss differentiates by hand (one autograd.Function); it must give the value
+    and gradient of autograd through contrastive_multilabel_terms, also for genes with no positive or
+    no negative and for τ ≠ 1."""
+    torch.manual_seed(3)
+    s = (torch.randn(6, 40) * 3).requires_grad_()
+    y = (torch.rand(6, 40) < 0.2).float()
+    y[0], y[1] = 0.0, 1.0
+    l_pos, l_neg = losses.contrastive_multilabel_terms(s, y, 0.7, anchored=anchored, reduction=reduction)
+    reference = (l_pos + l_neg).mean()
+    (reference_grad,) = torch.autograd.grad(reference, s)
+    loss = losses.contrastive_multilabel_loss(s, y, 0.7, anchored=anchored, reduction=reduction)
+    (grad,) = torch.autograd.grad(loss, s)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-6)
+    assert torch.allclose(grad, reference_grad, rtol=1e-5, atol=1e-7)
+    assert grad.abs().sum() > 0

@@ -107,13 +107,62 @@ def contrastive_multilabel_terms(
     return _reduce(*_pairwise_terms(logits, targets, tau, anchored), reduction)
 
 
+class _PairwiseLoss(torch.autograd.Function):
+    """Per-gene L+ + L− (the sum of :func:`_reduce`'s two parts) with its gradient written out.
+
+    Same value as ``contrastive_multilabel_terms``; autograd through that graph replays ~30 passes over
+    the B×T matrix in the backward pass, this one 4 (a quarter less time per training step's loss on a
+    CPU). With z the softplus arguments, w each term's weight (1, or 1/|Ω±| for the mean) and
+    e = exp(s_j − LSE_neg) for negatives, exp(−s_i − LSE_pos) for positives (both ≤ 1):
+
+        ∂/∂s_i (i ∈ Ω+) = −w σ(z_i) − e_i Σ_{j∈Ω−} w σ(z_j)
+        ∂/∂s_j (j ∈ Ω−) =  w σ(z_j) + e_j Σ_{i∈Ω+} w σ(z_i)      (then divided by τ)
+
+    ``tests/unit/test_genepheno_losses.py`` checks value and gradient against the autograd graph."""
+
+    @staticmethod
+    def forward(ctx, logits, targets, tau: float, anchored: bool, mean: bool):
+        s = logits.float() / tau
+        pos = targets > 0.5
+        pos_f = pos.float()
+        n_pos = pos_f.sum(-1, keepdim=True)
+        n_neg = pos.shape[-1] - n_pos
+        lse_neg = _masked_logsumexp(s, 1 - pos_f).unsqueeze(-1)
+        lse_pos = _masked_logsumexp(-s, pos_f).unsqueeze(-1)
+        if anchored:  # log(e^0 + Σ …) = softplus(LSE)
+            lse_neg, lse_pos = F.softplus(lse_neg), F.softplus(lse_pos)
+        z = torch.where(pos, lse_neg - s, s + lse_pos)
+        w_pos = 1 / n_pos.clamp(min=1) if mean else torch.ones_like(n_pos)
+        w_neg = 1 / n_neg.clamp(min=1) if mean else torch.ones_like(n_neg)
+        if not anchored:  # an empty opposite set leaves log(1 + 0) = 0; make that exact
+            valid = ((n_pos > 0) & (n_neg > 0)).float()
+            w_pos, w_neg = w_pos * valid, w_neg * valid
+        w = torch.where(pos, w_pos, w_neg)
+        per_gene = (F.softplus(z) * w).sum(-1)
+        e = torch.exp(torch.where(pos, -s - lse_pos, s - lse_neg))
+        ctx.save_for_backward(torch.sigmoid(z).mul_(w), e, pos)
+        ctx.tau, ctx.logits_dtype = tau, logits.dtype
+        return per_gene
+
+    @staticmethod
+    def backward(ctx, grad):
+        weighted_sigmoid, e, pos = ctx.saved_tensors
+        u = weighted_sigmoid * grad.unsqueeze(-1)
+        to_lse_neg = (u * pos).sum(-1, keepdim=True)  # ∂loss/∂LSE_neg: the positives' σ(z), weighted
+        to_lse_pos = u.sum(-1, keepdim=True) - to_lse_neg  # ∂loss/∂LSE_pos: the negatives'
+        grad_s = torch.where(pos, -u - to_lse_pos * e, u + to_lse_neg * e)
+        return (grad_s / ctx.tau).to(ctx.logits_dtype), None, None, None, None
+
+
 def contrastive_multilabel_loss(
     logits: torch.Tensor, targets: torch.Tensor, tau: float = 1.0, *, anchored: bool = False,
     reduction: str = "sum",
 ) -> torch.Tensor:
     """L_MLC = L+ + L− (or the anchored form), averaged over the genes of the batch."""
-    l_pos, l_neg = contrastive_multilabel_terms(logits, targets, tau, anchored=anchored, reduction=reduction)
-    return (l_pos + l_neg).mean()
+    _check(logits, targets, tau)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+    return _PairwiseLoss.apply(logits, targets, tau, anchored, reduction == "mean").mean()
 
 
 def zlpr_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
