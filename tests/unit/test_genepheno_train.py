@@ -210,3 +210,30 @@ def test_concept_to_phenotype_map(trained):
     assert table.shape == (6, 5) and list(table.columns)[:2] == ["GO:0000001", "GO:0000002"]
     assert table.index[0] == "MP:0000000"
     np.testing.assert_allclose(table.to_numpy(), loaded.model.phenotype_head.weight.detach().numpy())
+
+
+def test_prepared_inputs_are_cached_on_disk_by_content(tmp_path, monkeypatch):
+    """A second process (here: a cleared memory cache) reads the encoding back instead of rebuilding
+    it, equal to the built one; a dataset whose sequences differ is built anew."""
+    import copy
+
+    import g2p.genepheno.train as train_mod
+
+    monkeypatch.setattr(train_mod.paths, "cache", tmp_path / "cache")
+    built_count = []
+    real_build = train_mod._build_inputs
+    monkeypatch.setattr(train_mod, "_build_inputs", lambda *a: built_count.append(1) or real_build(*a))
+    ds, config = toy_dataset(n=48, seed=5), small_config()
+    train_mod._PREPARED.clear()
+    built = train_mod.prepare_inputs(ds, config)
+    train_mod._PREPARED.clear()
+    cached = train_mod.prepare_inputs(ds, config)
+    assert len(built_count) == 1 and len(list((tmp_path / "cache").glob("genepheno_inputs_*.pickle"))) == 1
+    np.testing.assert_array_equal(cached.encoded.seq, built.encoded.seq)
+    np.testing.assert_array_equal(cached.encoded.go_ids, built.encoded.go_ids)
+    assert cached.vocab.terms == built.vocab.terms
+    changed = copy.copy(ds)
+    changed.genes = ds.genes.assign(sequence=ds.genes["sequence"].str.replace("A", "G", n=1))
+    train_mod.prepare_inputs(changed, config)
+    assert len(built_count) == 2
+    train_mod._PREPARED.clear()
