@@ -127,3 +127,28 @@ def test_kmer_logistic_and_go_mlp_learn(toy):
 def test_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="bogus"):
         baselines.BaselineConfig.from_dict({"bogus": 1})
+
+
+def test_sparse_input_linear_equals_the_dense_layer_it_replaces():
+    """Sparse rows (one of them empty) give x @ W + b of the dense rows, gradients included, and the
+    layer starts from nn.Linear's weights for the same seed."""
+    import numpy as np
+    import scipy.sparse as sp
+    import torch
+
+    from g2p.genepheno.baselines import SparseInputLinear, _batch
+
+    torch.manual_seed(0)
+    reference = torch.nn.Linear(30, 5)
+    torch.manual_seed(0)
+    layer = SparseInputLinear(30, 5)
+    assert torch.equal(layer.weight, reference.weight.t()) and torch.equal(layer.bias, reference.bias)
+    x = sp.random(6, 30, density=0.2, format="csr", dtype=np.float32, random_state=1)
+    x = sp.vstack([x[:3], sp.csr_matrix((1, 30), dtype=np.float32), x[3:]]).tocsr()
+    rows = np.arange(7)
+    sparse_out = layer(_batch(x, rows, torch.device("cpu")))
+    dense_out = reference(torch.as_tensor(x.toarray()))
+    assert torch.allclose(sparse_out, dense_out, atol=1e-6)
+    sparse_out.square().sum().backward()
+    dense_out.square().sum().backward()
+    assert torch.allclose(layer.weight.grad, reference.weight.grad.t(), atol=1e-5)

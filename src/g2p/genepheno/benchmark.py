@@ -335,12 +335,6 @@ def run_benchmark(
     outputs = _run_jobs(jobs, workers, loader, say)
     result_tables = [table for produced in outputs for table, _ in produced]
     violations = [row for produced in outputs for _, row in produced]
-    for name in names:
-        summary = summarise(pd.concat([table for table in result_tables if table["curated"].iloc[0] == name],
-                                      ignore_index=True))
-        for row in summary[summary["bin"] == metrics.ALL].itertuples():
-            say(f"[{row.dataset}] {row.method}: Fmax {row.fmax:.4f} ± {row.fmax_sd:.4f}, "
-                f"AUC {row.auc:.4f} ± {row.auc_sd:.4f}")
     results = pd.concat(result_tables, ignore_index=True)
     results["preset"] = preset
     done = list(results["dataset"].unique())
