@@ -340,6 +340,8 @@ def _generate(args: argparse.Namespace) -> int:
                            for v in (lat, lon)))
     device = try_gpu()
     pipe = load_pipeline(args.model, device)
+    print(f"sampling {n * args.num_images} images ({n} barcodes × {args.num_images}), {args.steps} steps on {device}",
+          flush=True)
     images = pipe(
         args.barcode, lat, lon, num_images_per_barcode=args.num_images, guidance_scale=args.guidance_scale,
         environment_guidance_scale=args.environment_guidance_scale if lat is not None else None,
