@@ -40,7 +40,6 @@ import torch
 from g2p import artifacts, atomic, paths
 from g2p import config as g2p_config
 from g2p.argtypes import non_negative_int, positive_int
-from g2p.data import curated
 from g2p.genepheno import baselines as baselines_mod
 from g2p.genepheno import metrics, predict, runs, train
 from g2p.genepheno.config import ENCODERS, BaselineConfig, TrainConfig
@@ -220,16 +219,16 @@ def _run_jobs(jobs: list[ScoreJob], workers: int, loader: Callable[[str], Any] |
     """Every job's output, in the order of ``jobs``. With ``workers`` > 1 (and the standard loader) the
     jobs run in that many processes, GenePheno training first so the short baseline jobs fill the end;
     otherwise one after the other in this process."""
-    def done(job: ScoreJob, out: list) -> None:
-        for table, _ in out:
+    def report(produced: list[tuple[pd.DataFrame, dict]]) -> None:
+        for table, _ in produced:
             row = table[table["bin"] == metrics.ALL].iloc[0]
             say(f"[{row['dataset']}] {row['method']}, seed {row['seed']}: Fmax {row['fmax']:.4f}, AUC {row['auc']:.4f}")
 
     if workers <= 1 or loader is not None or torch.cuda.is_available():
         outputs = []
-        for job in jobs:
-            outputs.append(run_score_job(job, loader or curated.load))
-            done(job, outputs[-1])
+        for job in jobs:  # in dataset order: runs.load_cached loads each dataset once
+            outputs.append(run_score_job(job, loader or runs.load_cached))
+            report(outputs[-1])
         return outputs
     order = sorted(range(len(jobs)), key=lambda i: (jobs[i].dataset != jobs[0].dataset, jobs[i].what not in VARIANTS))
     outputs: list = [None] * len(jobs)
@@ -239,7 +238,7 @@ def _run_jobs(jobs: list[ScoreJob], workers: int, loader: Callable[[str], Any] |
             for future in as_completed(futures):
                 i = futures[future]
                 outputs[i] = future.result()  # re-raises a worker's exception here
-                done(jobs[i], outputs[i])
+                report(outputs[i])
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)  # don't train the rest after a failure
             raise
