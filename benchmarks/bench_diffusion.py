@@ -60,6 +60,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     preset = g2p_config.resolve(args.preset)
     config = replace(preset.diffusion(), env_augment=0, env_resample=0.0)
+    if args.threads:  # training sets the preset's cpu_threads itself: the flag must win there too
+        config = replace(config, cpu_threads=args.threads)
     sampling = preset.parameters("06_generate_phenotypes")
     inference_steps = args.inference_steps or int(sampling["num_inference_steps"])
     device = try_gpu()
