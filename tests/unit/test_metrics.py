@@ -71,16 +71,41 @@ def test_per_term_auc_and_ap_match_sklearn_with_ties(seed):
     assert metrics.aupr_micro(y, s) == pytest.approx(average_precision_score(y.ravel(), s.ravel()))
 
 
-def test_bootstrap_weights_equal_duplicated_genes():
+def _ap_counting_each_gene_once(y: np.ndarray, s: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-term AP of a bootstrap replicate, pair by pair: the precision at positive gene i (weight w_i
+    > 0) is (1 + the weight of the OTHER positives scored >= s_i) / (1 + the weight of the OTHER genes
+    scored >= s_i); AP is its w-weighted mean over the positives. NaN for a one-class term."""
+    ap = np.full(y.shape[1], np.nan)
+    others = ~np.eye(len(y), dtype=bool)
+    for j in range(y.shape[1]):
+        at_or_above = (s[None, :, j] >= s[:, None, j]) & others  # [i, g]: gene g ranks at or above i
+        pos_w, all_w = weights * y[:, j], weights
+        drawn = (pos_w > 0)
+        if not drawn.any() or not ((all_w - pos_w) > 0).any():
+            continue
+        precision = (1 + at_or_above @ pos_w) / (1 + at_or_above @ all_w)
+        ap[j] = np.sum(pos_w[drawn] * precision[drawn]) / pos_w.sum()
+    return ap
+
+
+def test_bootstrap_weights_count_copies_except_in_their_own_precision():
     y, s = _random_case(5)
     weights = np.array([0, 2, 1, 3] * 10, dtype=float)
     rows = np.repeat(np.arange(len(y)), weights.astype(int))
     auc_w, ap_w = metrics._per_term_auc_ap(metrics._rank_table(y.astype(bool), s), weights)
     auc_d, ap_d = metrics._per_term_auc_ap(metrics._rank_table(y[rows].astype(bool), s[rows]))
+    # AUC and Fmax of a replicate are those of the duplicated rows ...
     np.testing.assert_allclose(auc_w, auc_d)
-    np.testing.assert_allclose(ap_w, ap_d)
     f_w = metrics._fmax_from_table(metrics._fmax_table(y.astype(bool), s), weights)
     assert f_w == pytest.approx(metrics.fmax(y[rows], s[rows]))
+    # ... AP is not: the duplicated rows' AP credits each copy with its twins (tied positives) and
+    # reads higher; the replicate's AP counts a gene once in its own precision.
+    np.testing.assert_allclose(ap_w, _ap_counting_each_gene_once(y, s, weights))
+    assert (ap_d > ap_w + 1e-9).mean() > 0.5
+    # Unit weights: the plain AP (sklearn's), unchanged.
+    ones = np.ones(len(y))
+    np.testing.assert_allclose(metrics._per_term_auc_ap(metrics._rank_table(y.astype(bool), s), ones)[1],
+                               [average_precision_score(y[:, j], s[:, j]) for j in range(y.shape[1])])
 
 
 def test_evaluate_bins_and_intervals():
