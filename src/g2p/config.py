@@ -105,12 +105,12 @@ class Preset:
         """The curated folder names notebook 01 writes for ``datasets`` under this preset (``mpo`` or,
         with a ``max_genes`` cap, ``mpo-max400``), derived from its block; a name that is already a
         curated folder's (not a base dataset) is kept."""
-        from g2p.data.specs import DATASETS, DEFAULT_MIN_GENES, curated_name
+        from g2p.data.specs import DEFAULT_MIN_GENES, SPECS, curated_name
 
         curation = self.block(CURATION_NOTEBOOK)
         return [curated_name(d, max_genes=curation.get("max_genes"), seed=int(curation.get("seed", 0)),
                              min_genes=int(curation.get("min_genes", DEFAULT_MIN_GENES)))
-                if d in DATASETS else d for d in datasets]
+                if d in SPECS else d for d in datasets]
 
 
 def resolve(preset: str | Preset) -> Preset:

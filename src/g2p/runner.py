@@ -10,7 +10,7 @@
 * each notebook receives only the preset values for the names its ``parameters`` cell declares;
 * the kernel sees ``G2P_NOTEBOOK``, ``G2P_PRESET`` and ``G2P_RUN_ID`` (one run id per invocation);
 * a notebook is skipped when the hash of its inputs (notebook file, the ``g2p`` modules it imports and
-  the package data, its parameters, the data manifest, and the hashes of the chapters it reads from;
+  the package data, its parameters, the pins of the raw files it reads, and the hashes of the chapters it reads from;
   :mod:`g2p.stamps`) equals the stamp
   beside its executed copy; the stamp is written only after success;
 * each executed copy gets a provenance banner after its title cell;
@@ -42,7 +42,7 @@ from typing import Any
 import nbformat
 
 from g2p import atomic, bookpages, config, landing, paths, presets, provenance
-from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, stamp_path
+from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, raw_sources, stamp_path
 from g2p.errors import G2PError, InputError
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -209,6 +209,20 @@ def _log(message: str) -> None:
     print(f"[g2p run] {message}", file=sys.stderr, flush=True)
 
 
+def notebook_digests(preset: str, notebooks: Sequence[Path]) -> dict[str, str]:
+    """Each notebook's input hash under ``preset`` (:func:`g2p.stamps.input_hash`), in order: its file,
+    parameters, code, the pins of the raw files it reads, and the hashes of the chapters it reads from
+    (all earlier ones, if undeclared), so a rerun upstream makes it stale too."""
+    manifest = data_manifest()
+    digests: dict[str, str] = {}
+    for notebook in notebooks:
+        params = parameters_for(notebook, preset)
+        upstream = "".join(digests.get(stem, "") for stem in READS.get(notebook.stem, tuple(digests)))
+        digests[notebook.stem] = input_hash(notebook, params, code=notebook_code_digest(notebook),
+                                            manifest=raw_sources(notebook.stem, params, manifest), upstream=upstream)
+    return digests
+
+
 def run(
     preset: str = "quick",
     *,
@@ -228,19 +242,13 @@ def run(
     git = provenance.git_state()
     run_id = run_id or provenance.new_run_id(git)
     device = provenance.device_description()
-    manifest = data_manifest()
     records: list[provenance.NotebookRecord] = []
     _log(f"preset {preset}, run id {run_id}, device {device}, {len(selected)} notebook(s)")
     with _run_lock(executed_dir):
-        digests: dict[str, str] = {}
+        digests = notebook_digests(preset, everything)
         for notebook in everything:
             params = parameters_for(notebook, preset)
-            # a notebook is stale when a chapter it reads from reran (all earlier ones, if undeclared)
-            reads = READS.get(notebook.stem, tuple(digests))
-            upstream = "".join(digests.get(stem, "") for stem in reads)
-            digest = input_hash(notebook, params, code=notebook_code_digest(notebook), manifest=manifest,
-                                upstream=upstream)
-            digests[notebook.stem] = digest
+            digest = digests[notebook.stem]
             if notebook not in selected:
                 continue
             target = executed_dir / notebook.name

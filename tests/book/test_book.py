@@ -86,7 +86,10 @@ def test_landing_page_shows_both_papers_headline_rows_from_this_run(html: Path) 
     page = (html / "book" / "intro.html").read_text(encoding="utf-8")
     assert "Did it reproduce?" in page and "Preset <strong>smoke</strong>" in page
     results = summary.summarise(pd.read_csv(paths.runs / "smoke" / "genepheno" / "results.csv"))
-    for dataset in ("mpo", "hpo"):
+    from g2p import config
+
+    assert set(results["dataset"]) == set(config.resolve("smoke").block("03_evaluate")["datasets"])
+    for dataset in results["dataset"].unique():  # every dataset of the run: mpo, hpo, gwas, cafa2
         ours = results[(results["dataset"] == dataset) & (results["name"] == "complete") & (results["bin"] == "All")]
         paper_fmax, paper_auc = published.lookup(dataset, "GenePheno")
         cell = f"{float(ours['fmax'].iloc[0]):.3f} ± {float(ours['fmax_sd'].iloc[0]):.3f} / {paper_fmax:.3f}"

@@ -446,7 +446,8 @@ CASES: list[Case] = [
                     "evaluate", "--preset", "smoke"][1:],
          ("{params}", "'03_evaluate.baselines.diamond_sensitivty'", "did you mean 'diamond_sensitivity'")),
     # ----------------------------------------------------------------------------------------- curate
-    Case("curate-unknown-dataset", "curate", "dataset gwas", lambda e: ["curate", "gwas"], ("gwas", "choose from mpo, hpo"), 2),
+    Case("curate-unknown-dataset", "curate", "dataset yeast", lambda e: ["curate", "yeast"],
+         ("yeast", "choose from mpo, hpo, gwas, cafa2"), 2),
     Case("curate-min-genes-0", "curate", "--min-genes 0", lambda e: ["curate", "mpo", "--min-genes", "0"],
          ("--min-genes", "at least 1"), 2),
     Case("curate-max-genes-2", "curate", "--max-genes 2", lambda e: ["curate", "mpo", "--max-genes", "2"],

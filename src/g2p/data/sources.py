@@ -73,6 +73,8 @@ __all__ = [
 MANIFEST_FILE = Path(__file__).with_name("sources.yaml")
 MIRROR_ENV = "G2P_DATA_MIRROR"
 RELEASE_URL_ENV = "G2P_DATA_URL"
+#: Further manifests (same format as sources.yaml, separated by os.pathsep): the raw files of a user's own datasets.
+EXTRA_ENV = "G2P_EXTRA_SOURCES"
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
 
@@ -181,9 +183,29 @@ def load_manifest(path: Path = MANIFEST_FILE) -> tuple[dict[str, Source], dict[s
     return sources, groups
 
 
-@lru_cache(maxsize=1)
 def _default_manifest() -> tuple[dict[str, Source], dict[str, Group]]:
-    return load_manifest(MANIFEST_FILE)
+    """The package's manifest plus every manifest named in ``$G2P_EXTRA_SOURCES`` (read at call time)."""
+    extra = tuple(Path(part.strip()).expanduser() for part in os.environ.get(EXTRA_ENV, "").split(os.pathsep)
+                  if part.strip())
+    stamps = tuple((str(p), *((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else (0, 0))) for p in extra)
+    return _merged_manifests(stamps)
+
+
+@lru_cache(maxsize=4)
+def _merged_manifests(extra: tuple[tuple[str, int, int], ...]) -> tuple[dict[str, Source], dict[str, Group]]:
+    """The package's manifest and the ``extra`` ones (path, mtime, size: a changed file is read again)."""
+    sources, groups = load_manifest(MANIFEST_FILE)
+    sources, groups = dict(sources), dict(groups)
+    for item, _, _ in extra:
+        path = Path(item)
+        more, more_groups = load_manifest(path)
+        clash = sorted(set(more) & set(sources)) or sorted(set(more_groups) & set(groups))
+        if clash:
+            raise DataFormatError(path, f"source {clash[0]!r} is already defined by another manifest", field="name",
+                                  hint=f"give the sources of ${EXTRA_ENV} names of their own")
+        sources.update(more)
+        groups.update(more_groups)
+    return sources, groups
 
 
 def manifest() -> list[Source]:
@@ -277,7 +299,9 @@ class Resolver:
         try:
             return self.sources[name]
         except KeyError:
-            raise KeyError(f"unknown raw source {name!r}; known: {', '.join(sorted(self.sources))}") from None
+            raise InputError(f"unknown raw source {name!r}", path=MANIFEST_FILE, field=name,
+                             hint=f"add it to the manifest (or to one named by ${EXTRA_ENV}); known: "
+                                  f"{', '.join(sorted(self.sources))}") from None
 
     def roots(self) -> list[Path]:
         """The local folders searched, in priority order."""
@@ -319,7 +343,8 @@ class Resolver:
         try:
             group = self.groups[group_name]
         except KeyError:
-            raise KeyError(f"unknown source group {group_name!r}; known: {', '.join(sorted(self.groups))}") from None
+            raise InputError(f"unknown source group {group_name!r}", path=MANIFEST_FILE, field=group_name,
+                             hint=f"known: {', '.join(sorted(self.groups))}") from None
         for root in self.roots():
             if all((root / self.sources[m].path).is_file() for m in group.members):
                 for member in group.members:

@@ -23,7 +23,7 @@ from g2p import atomic, checksums
 from g2p.argtypes import positive_int
 from g2p.data.errors import DataFormatError, MissingFileError
 from g2p.data.go_features import go_features
-from g2p.data.ontology import load_ontology
+from g2p.data.ontology import load_go
 from g2p.data.readers import read_fasta, read_text
 from g2p.device import try_gpu
 from g2p.errors import InputError, UsageError
@@ -113,7 +113,7 @@ def predict_scores(model_dir: Path, dataset, split: str) -> np.ndarray:
 
 def go_inputs_from_annotations(accessions: list[str], go_annotations: Path) -> list[list[str]]:
     """GO input terms per accession from a raw annotation TSV, with the curation's own rules."""
-    _, _, inputs, _ = go_features(accessions, Path(go_annotations), load_ontology("go_obo"), 1)
+    _, _, inputs, _ = go_features(accessions, Path(go_annotations), load_go(), 1)
     return inputs
 
 

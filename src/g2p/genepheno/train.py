@@ -252,6 +252,9 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
     seed_everything(config.seed)
     started = time.perf_counter()
 
+    notes = training_notes(dataset, config)
+    for note in notes:  # the run's log; result.json keeps them for the chapter's summary table
+        print(f"note: {note}", flush=True)
     prepared = prepare_inputs(dataset, config)
     encoded = prepared.encoded
     labels, concepts = dataset.labels.tocsr(), dataset.concept_labels.tocsr()
@@ -360,11 +363,22 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
             "epochs_run": state["epoch"], "early_stopped": bool(stopped and state["epoch"] < config.epochs),
             "train_time_s": state["train_time_s"], "wall_time_s": wall, "device": str(device),
             "num_processes": world, "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
+            "notes": notes,
         }, indent=1))
     accelerator.wait_for_everyone()
     return TrainResult(history=history, best_dir=output_dir / BEST, best_val_fmax=float(state["best_val_fmax"]),
                        output_dir=output_dir, finished=finished, wall_time_s=wall,
-                       extra={"best_epoch": state["best_epoch"], "device": str(device), "num_processes": world})
+                       extra={"best_epoch": state["best_epoch"], "device": str(device), "num_processes": world,
+                              "notes": notes})
+
+
+def training_notes(dataset, config: TrainConfig) -> list[str]:
+    """What a reader of the run should know about its data and settings (one sentence each)."""
+    notes = []
+    if len(dataset.exclusive_pairs) == 0 and config.lambda_ex > 0:
+        notes.append(f"{getattr(dataset, 'name', 'the dataset')} has no exclusive pairs (see its datasheet): the "
+                     f"exclusive-pair loss is 0, so lambda_ex={config.lambda_ex:g} has no effect")
+    return notes
 
 
 def _mps_available() -> bool:
