@@ -98,9 +98,9 @@ def readable_roots(hidden: Iterable[Path], start: Path = Path("/")) -> list[Path
     except OSError:
         return roots
     for child in children:
-        if any(_inside(child, h) for h in hidden):
-            continue  # a hidden path, or inside one
-        if any(_inside(h, child) for h in hidden) and child.is_dir() and not child.is_symlink():
+        if child.is_symlink() or any(_inside(child, h) for h in hidden):
+            continue  # a hidden path or inside one; a link (a rule follows it, and its target has its own)
+        if any(_inside(h, child) for h in hidden) and child.is_dir():
             roots += readable_roots(hidden, child)
         else:
             roots.append(child)
