@@ -30,7 +30,7 @@ from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
 
 from g2p import atomic, paths, presets, runner
 from g2p.argtypes import finite_float, positive_int
-from g2p.errors import InputError, UsageError
+from g2p.errors import G2PError, InputError, UsageError
 from g2p.exercise import ERROR, FAIL, NOT_ATTEMPTED, PASS  # noqa: F401 - re-exported for callers and tests
 from g2p.exercise_cells import (BEGIN, CHECK_TAG, END, HIDDEN_TAG, SOLUTION_TAG, STUB, CourseError,  # noqa: F401
                                 Exercise, exercises, has_solution, is_hidden_check, source_of, strip_solutions,
@@ -201,6 +201,12 @@ def _build_main(args: argparse.Namespace) -> int:
     return 0
 
 
+class Interrupted(G2PError):
+    """Ctrl-C while grading: the kernels were shut down and nothing was written."""
+
+    exit_code = 130
+
+
 def _check_main(args: argparse.Namespace) -> int:
     from g2p import grading
 
@@ -208,7 +214,12 @@ def _check_main(args: argparse.Namespace) -> int:
         raise InputError("no such notebook", path=args.submission)
     if args.keep is not None:
         refuse_overwriting(args.keep, [args.submission], "--keep")
-    result = grading.grade(args.submission, preset=args.preset, timeout=args.timeout, keep_executed=args.keep is not None)
+    try:
+        result = grading.grade(args.submission, preset=args.preset, timeout=args.timeout,
+                               keep_executed=args.keep is not None)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while grading {args.submission}: its kernel was shut down, nothing "
+                          "was written") from None
     if args.keep is not None:
         atomic.write_text(args.keep, nbformat.writes(result.executed))
     print("\n".join(result.lines()))
@@ -231,8 +242,12 @@ def _grade_main(args: argparse.Namespace) -> int:
         print(f"[{done}/{total}] {g.student} {g.chapter or Path(g.submission).name}: {what}", flush=True)
 
     tic = time.perf_counter()
-    grades = grading.grade_many(jobs, preset=args.preset, timeout=args.timeout, workers=args.jobs,
-                                hide=[*inputs, out], progress=progress)
+    try:
+        grades = grading.grade_many(jobs, preset=args.preset, timeout=args.timeout, workers=args.jobs,
+                                    hide=[*inputs, out], progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while grading {len(jobs)} submission(s): the kernels were shut down, no "
+                          "gradebook or feedback was written") from None
     gradebook, feedback = grading.write_gradebook(grades, out)
     failed = [g for g in grades if not g.results]
     broken = sorted({f"{g.chapter} {r.exercise.id}" for g in grades for r in g.broken_checks})

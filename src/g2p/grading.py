@@ -529,7 +529,11 @@ def find_submissions(inputs: Sequence[Path]) -> list[Job]:
             jobs.append(Job(student, f))
     seen: dict[tuple[str, str], Path] = {}
     for job in jobs:
-        key = (job.student, job.submission.name[:2])
+        try:
+            chapter = chapter_of(read_submission(job.submission), job.submission)
+        except CourseError:
+            continue  # graded as an error, with its reason
+        key = (job.student, chapter)
         if key in seen:
             raise CourseError(f"{job.submission}: a second submission of {job.student} for the same chapter "
                               f"(the first is {seen[key]})")
@@ -537,9 +541,13 @@ def find_submissions(inputs: Sequence[Path]) -> list[Job]:
     return jobs
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds grade(): the kernel is shut down, the scratch folder removed
+
+
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    signal.signal(signal.SIGTERM, _stop)
 
 
 def _grade_job(job: Job, preset: str, timeout: float, hide: tuple[Path, ...], scratch_parent: Path) -> Grade:

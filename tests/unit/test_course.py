@@ -274,14 +274,16 @@ def test_prepare_drops_check_cells_and_sets_the_preset_even_without_tags():
 
 
 def test_find_submissions_names_students_by_file_or_folder(tmp_path):
+    copy_of_02 = json.dumps({"cells": [], "metadata": {"g2p_course": {"chapter": "02_train_genepheno"}},
+                             "nbformat": 4, "nbformat_minor": 5})
     (tmp_path / "ann").mkdir()
-    (tmp_path / "ann" / "02_train_genepheno.ipynb").write_text("{}")
+    (tmp_path / "ann" / "02_train_genepheno.ipynb").write_text(copy_of_02)
     (tmp_path / "bob.ipynb").write_text("{}")
     (tmp_path / ".ipynb_checkpoints").mkdir()
     (tmp_path / ".ipynb_checkpoints" / "bob-checkpoint.ipynb").write_text("{}")
     jobs = grading.find_submissions([tmp_path])
     assert [(j.student, j.submission.name) for j in jobs] == [("ann", "02_train_genepheno.ipynb"), ("bob", "bob.ipynb")]
-    (tmp_path / "ann" / "02_mine.ipynb").write_text("{}")
+    (tmp_path / "ann" / "mine.ipynb").write_text(copy_of_02)  # the chapter from its metadata
     with pytest.raises(course.CourseError, match="a second submission of ann"):
         grading.find_submissions([tmp_path])
     (tmp_path / "empty").mkdir()
