@@ -587,14 +587,14 @@ def grade_many(jobs: Sequence[Job], *, preset: str = "smoke", timeout: float = 1
                 grades.append(future.result())
                 if progress is not None:
                     progress(grades[-1], len(grades), len(jobs))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in list(getattr(pool, "_processes", {}).values()):
-                with contextlib.suppress(Exception):
+        except BaseException:  # Ctrl-C: each worker shuts its kernel down and removes its scratch folder
+            workers_left = list((getattr(pool, "_processes", None) or {}).values())
+            for process in workers_left:
+                with contextlib.suppress(OSError):
                     process.terminate()
-            for process in list(getattr(pool, "_processes", {}).values()):
-                with contextlib.suppress(Exception):
-                    process.join(10)
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers_left:
+                process.join(30)
             raise
         pool.shutdown(wait=True)
     return grades
