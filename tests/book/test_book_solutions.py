@@ -31,8 +31,8 @@ def _secret_lines() -> dict[str, list[str]]:
                         inside = line.strip() == exercise_cells.BEGIN
                     elif inside:
                         lines.append(line)
-        visible = {line.strip() for c in exercise_cells.student_view(nb)["cells"] for line in c.source.splitlines()}
-        secrets[notebook.stem] = [s for s in {line.strip() for line in lines} if len(s) >= 16 and s not in visible]
+        visible = "\n".join(c.source for c in exercise_cells.student_view(nb)["cells"])  # the chapter's own code
+        secrets[notebook.stem] = sorted(s for s in {line.strip() for line in lines} if len(s) >= 16 and s not in visible)
     return secrets
 
 
