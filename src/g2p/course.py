@@ -149,11 +149,13 @@ def refuse_overwriting(output: Path, inputs: Sequence[Path], option: str) -> Non
 
 
 def refuse_inside(folder: Path, inputs: Sequence[Path], option: str) -> None:
-    """``folder`` (where a command writes) must not hold any input under a name it writes."""
-    outputs = [folder / "gradebook.csv"]
+    """``course grade --out folder`` writes ``gradebook.csv`` and ``feedback/``: neither may be an input."""
+    feedback = Path(os.path.realpath(folder / "feedback"))
+    refuse_overwriting(folder / "gradebook.csv", inputs, option)
     for given in inputs:
-        if Path(os.path.realpath(given)).suffix == ".csv" or any(_same_file(o, given) for o in outputs):
-            raise UsageError(f"{option} {folder}: its gradebook.csv would overwrite the input {given}")
+        if feedback in Path(os.path.realpath(given)).parents:
+            raise UsageError(f"{option} {folder}: the submission {given} is inside its feedback/ folder, which is "
+                             "rewritten", hint=f"give {option} another folder")
 
 
 # =============================================================================================== CLI
@@ -230,9 +232,9 @@ def _check_main(args: argparse.Namespace) -> int:
 
 
 def _grade_main(args: argparse.Namespace) -> int:
-    from g2p import grading
+    from g2p import gradebook, grading
 
-    jobs = grading.find_submissions(args.submissions)
+    jobs = gradebook.find_submissions(args.submissions)
     out = args.out or course_dir() / "grades"
     inputs = [job.submission for job in jobs]
     refuse_inside(out, inputs, "--out")
@@ -243,19 +245,19 @@ def _grade_main(args: argparse.Namespace) -> int:
 
     tic = time.perf_counter()
     try:
-        grades = grading.grade_many(jobs, preset=args.preset, timeout=args.timeout, workers=args.jobs,
+        grades = gradebook.grade_many(jobs, preset=args.preset, timeout=args.timeout, workers=args.jobs,
                                     hide=[*inputs, out], progress=progress)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while grading {len(jobs)} submission(s): the kernels were shut down, no "
                           "gradebook or feedback was written") from None
-    gradebook, feedback = grading.write_gradebook(grades, out)
+    book, feedback = gradebook.write_gradebook(grades, out)
     failed = [g for g in grades if not g.results]
     broken = sorted({f"{g.chapter} {r.exercise.id}" for g in grades for r in g.broken_checks})
     print(f"{len(grades) - len(failed)} of {len(grades)} submission(s) graded in {time.perf_counter() - tic:.0f} s "
-          f"-> {paths.shown(gradebook)}, {len(feedback)} feedback file(s) in {paths.shown(out / 'feedback')}")
+          f"-> {paths.shown(book)}, {len(feedback)} feedback file(s) in {paths.shown(out / 'feedback')}")
     if failed:
         print(f"error: {len(failed)} submission(s) could not be graded, e.g. {failed[0].warnings[0].removeprefix('error: ')} "
-              f"(their rows in {paths.shown(gradebook)} say why)", file=sys.stderr)
+              f"(their rows in {paths.shown(book)} say why)", file=sys.stderr)
         return 1
     if broken:
         print(f"error: broken check(s): {', '.join(broken)} (see the gradebook's messages)", file=sys.stderr)

@@ -20,8 +20,7 @@ How one submission is graded (:func:`grade`):
    changes nothing the grader computes. An answer that is the package's own implementation, calls it
    at run time, or names it in the student's code fails.
 
-:func:`grade_many` grades a class in parallel processes and :func:`write_gradebook` writes
-``gradebook.csv`` and one feedback file per student.
+:mod:`g2p.gradebook` grades a class with :func:`grade` in parallel processes.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
-import csv
 import io
 import logging
 import math
@@ -42,14 +40,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from g2p import answer_codec, atomic, exercise, paths, runner, sandbox
+from g2p import answer_codec, exercise, paths, runner, sandbox
 from g2p.exercise_cells import (CHECK_TAG, HIDDEN_TAG, CourseError, Exercise, exercises, source_of, student_view,
                                 tags_of)
 from g2p.exercise import ERROR, FAIL, NOT_ATTEMPTED, PASS
@@ -102,14 +99,14 @@ class Grade:
     def lines(self) -> list[str]:
         width = max((len(f"{r.exercise.id} {r.exercise.title}") for r in self.results), default=0)
         rows = [f"{r.exercise.id} {r.exercise.title}".ljust(width) + f"  {r.status}"
-                + f"  {_number(r.points)}/{_number(r.exercise.points)}" + (f" ({r.detail})" if r.detail else "")
+                + f"  {number_text(r.points)}/{number_text(r.exercise.points)}" + (f" ({r.detail})" if r.detail else "")
                 for r in self.results]
         note = ", time limit reached" if self.timed_out else ""
         return [*[f"warning: {w}" for w in self.warnings], *rows,
-                f"score: {_number(self.score)}/{_number(self.max_score)} ({self.chapter}, {self.seconds:.0f} s{note})"]
+                f"score: {number_text(self.score)}/{number_text(self.max_score)} ({self.chapter}, {self.seconds:.0f} s{note})"]
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
     return f"{value:g}"
 
 
@@ -499,146 +496,3 @@ def grade(submission: Path, *, preset: str = "smoke", timeout: float = 120.0, st
     if keep_executed:
         executed = run_nb
     return Grade(chapter, results, time.monotonic() - start, timed_out, warnings, student, str(submission), executed)
-
-
-# ============================================================================================ a class
-@dataclass(frozen=True)
-class Job:
-    student: str
-    submission: Path
-
-
-def find_submissions(inputs: Sequence[Path]) -> list[Job]:
-    """Each input is a notebook (the student: its folder's name if the file is named after a chapter,
-    else the file's stem) or a folder of ``STUDENT.ipynb`` files or ``STUDENT/NN_*.ipynb`` folders."""
-    jobs: list[Job] = []
-    chapters = {p.stem for p in runner.discover(paths.notebooks)}
-    for given in inputs:
-        given = Path(given)
-        if given.is_dir():
-            files = sorted([*given.glob("*.ipynb"), *given.glob("*/*.ipynb")])
-            files = [f for f in files if not any(part.startswith(".") for part in f.relative_to(given).parts)]
-            if not files:
-                raise CourseError(f"{given}: no notebooks (*.ipynb or */*.ipynb) in this folder")
-        elif given.is_file():
-            files = [given]
-        else:
-            raise CourseError(f"{given}: no such notebook or folder")
-        for f in files:
-            student = f.parent.name if f.stem in chapters or f.parent != given and given.is_dir() else f.stem
-            jobs.append(Job(student, f))
-    seen: dict[tuple[str, str], Path] = {}
-    for job in jobs:
-        try:
-            chapter = chapter_of(read_submission(job.submission), job.submission)
-        except CourseError:
-            continue  # graded as an error, with its reason
-        key = (job.student, chapter)
-        if key in seen:
-            raise CourseError(f"{job.submission}: a second submission of {job.student} for the same chapter "
-                              f"(the first is {seen[key]})")
-        seen[key] = job.submission
-    return jobs
-
-
-def _stop(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds grade(): the kernel is shut down, the scratch folder removed
-
-
-def _worker_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    signal.signal(signal.SIGTERM, _stop)
-
-
-def _grade_job(job: Job, preset: str, timeout: float, hide: tuple[Path, ...], scratch_parent: Path) -> Grade:
-    try:
-        return grade(job.submission, preset=preset, timeout=timeout, student=job.student, hide=hide,
-                     scratch_parent=scratch_parent, prepared=True)
-    except CourseError as exc:
-        return Grade("", [], 0.0, warnings=[f"error: {exc}"], student=job.student, submission=str(job.submission))
-
-
-def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-def grade_many(jobs: Sequence[Job], *, preset: str = "smoke", timeout: float = 120.0, workers: int | None = None,
-               hide: Sequence[Path] = (), progress: Any = None) -> list[Grade]:
-    """Grade every job, ``workers`` at a time (default: the cores), each in its own scratch folder."""
-    chapters = []
-    for job in jobs:
-        try:
-            chapters.append(chapter_of(read_submission(job.submission), job.submission))
-        except CourseError:
-            continue
-    for chapter in dict.fromkeys(chapters):
-        ensure_chapter(chapter, preset)
-    workers = max(1, min(workers or default_jobs(), len(jobs)))
-    with tempfile.TemporaryDirectory(prefix="g2p-class-") as tmp:
-        scratch_parent = Path(tmp)
-        hidden = (*hide, scratch_parent)  # a kernel sees its own scratch folder only (its write rule)
-        import multiprocessing
-
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
-        try:
-            futures = [pool.submit(_grade_job, job, preset, timeout, hidden, scratch_parent) for job in jobs]
-            grades = []
-            for job, future in zip(jobs, futures):
-                grades.append(future.result())
-                if progress is not None:
-                    progress(grades[-1], len(grades), len(jobs))
-        except BaseException:  # Ctrl-C: each worker shuts its kernel down and removes its scratch folder
-            workers_left = list((getattr(pool, "_processes", None) or {}).values())
-            for process in workers_left:
-                with contextlib.suppress(OSError):
-                    process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in workers_left:
-                process.join(30)
-            raise
-        pool.shutdown(wait=True)
-    return grades
-
-
-GRADEBOOK_COLUMNS = ["student", "chapter", "exercise", "points", "max_points", "status", "message"]
-
-
-def gradebook_rows(grades: Sequence[Grade]) -> list[dict[str, str]]:
-    """One row per exercise of each submission, plus one ``notebook`` row per warning or error."""
-    rows = []
-    for g in grades:
-        for warning in g.warnings:
-            error = warning.startswith("error: ")
-            rows.append({"student": g.student, "chapter": g.chapter, "exercise": "notebook", "points": "0",
-                         "max_points": "0", "status": "error" if error else "warning",
-                         "message": warning.removeprefix("error: ")})
-        for r in g.results:
-            rows.append({"student": g.student, "chapter": g.chapter, "exercise": r.exercise.id,
-                         "points": _number(r.points), "max_points": _number(r.exercise.points), "status": r.status,
-                         "message": r.detail})
-    return rows
-
-
-def feedback_text(g: Grade) -> str:
-    head = [f"student: {g.student}", f"submission: {Path(g.submission).name}",
-            f"chapter: {g.chapter or 'unknown'}", ""]
-    if not g.results:
-        return "\n".join([*head, *g.warnings]) + "\n"
-    body = g.lines()
-    return "\n".join([*head, *body]) + "\n"
-
-
-def write_gradebook(grades: Sequence[Grade], out: Path) -> tuple[Path, list[Path]]:
-    """``out/gradebook.csv`` and ``out/feedback/<student>/<chapter>.txt``, each written atomically."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, GRADEBOOK_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(gradebook_rows(grades))
-    feedback = []
-    for g in grades:
-        path = out / "feedback" / g.student / f"{g.chapter or Path(g.submission).stem}.txt"
-        atomic.write_text(path, feedback_text(g))
-        feedback.append(path)
-    gradebook = out / "gradebook.csv"
-    atomic.write_text(gradebook, buffer.getvalue())
-    return gradebook, feedback

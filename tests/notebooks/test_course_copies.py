@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from g2p import course, grading, paths, runner
+from g2p import course, gradebook, grading, paths, runner
 from g2p.cli import main as cli_main
 
 pytestmark = pytest.mark.slow
@@ -51,9 +51,9 @@ def test_the_executed_chapter_passes_every_check_and_hidden_check(smoke_run, cha
 @pytest.fixture(scope="module")
 def copies_graded(built):
     """Every chapter's instructor and student copy, graded as one class, in parallel."""
-    jobs = [grading.Job(copy, built / copy / f"{chapter}.ipynb") for copy in ("instructor", "student") for chapter in CHAPTERS]
+    jobs = [gradebook.Job(copy, built / copy / f"{chapter}.ipynb") for copy in ("instructor", "student") for chapter in CHAPTERS]
     tic = time.perf_counter()
-    grades = grading.grade_many(jobs, preset="smoke", timeout=120)
+    grades = gradebook.grade_many(jobs, preset="smoke", timeout=120)
     print(f"\n{len(jobs)} copies graded in {time.perf_counter() - tic:.0f} s")
     return {(g.student, g.chapter): g for g in grades}
 
@@ -180,7 +180,7 @@ def _status(rows, student, exercise):
 def test_the_class_gradebook_has_the_right_points(class_graded):
     rows = class_graded["rows"]
     assert class_graded["code"] == 0  # the exit status reports errors, not scores
-    assert list(rows[0]) == grading.GRADEBOOK_COLUMNS
+    assert list(rows[0]) == gradebook.GRADEBOOK_COLUMNS
     assert (_score(rows, "ann"), _score(rows, "bob"), _score(rows, "cat")) == (3.0, 2.0, 0.0)
     assert {r["max_points"] for r in rows if r["student"] == "ann"} == {"2", "1"}
     assert _status(rows, "bob", "2.2")["status"] == "fail" and "epoch" in _status(rows, "bob", "2.2")["message"]

@@ -9,7 +9,7 @@ import pytest
 
 import numpy as np
 
-from g2p import answer_codec, bookpages, course, exercise, exercise_cells, grading, paths, runner, sandbox
+from g2p import answer_codec, bookpages, course, exercise, exercise_cells, gradebook, grading, paths, runner, sandbox
 from g2p.errors import UsageError
 from g2p.cli import main as cli_main
 
@@ -281,16 +281,16 @@ def test_find_submissions_names_students_by_file_or_folder(tmp_path):
     (tmp_path / "bob.ipynb").write_text("{}")
     (tmp_path / ".ipynb_checkpoints").mkdir()
     (tmp_path / ".ipynb_checkpoints" / "bob-checkpoint.ipynb").write_text("{}")
-    jobs = grading.find_submissions([tmp_path])
+    jobs = gradebook.find_submissions([tmp_path])
     assert [(j.student, j.submission.name) for j in jobs] == [("ann", "02_train_genepheno.ipynb"), ("bob", "bob.ipynb")]
     (tmp_path / "ann" / "mine.ipynb").write_text(copy_of_02)  # the chapter from its metadata
     with pytest.raises(course.CourseError, match="a second submission of ann"):
-        grading.find_submissions([tmp_path])
+        gradebook.find_submissions([tmp_path])
     (tmp_path / "empty").mkdir()
     with pytest.raises(course.CourseError, match="no notebooks"):
-        grading.find_submissions([tmp_path / "empty"])
+        gradebook.find_submissions([tmp_path / "empty"])
     with pytest.raises(course.CourseError, match="no such notebook or folder"):
-        grading.find_submissions([tmp_path / "missing"])
+        gradebook.find_submissions([tmp_path / "missing"])
 
 
 def test_gradebook_rows_give_points_and_notebook_warnings(tmp_path):
@@ -298,10 +298,10 @@ def test_gradebook_rows_give_points_and_notebook_warnings(tmp_path):
     grades = [grading.Grade("02_train_genepheno", [grading.Result(one, "pass"), grading.Result(two, "fail", "wrong")],
                             5.0, warnings=["tags stripped"], student="ann", submission="ann.ipynb"),
               grading.Grade("", [], 0.0, warnings=["error: x.ipynb: not a notebook"], student="bob", submission="x.ipynb")]
-    gradebook, feedback = grading.write_gradebook(grades, tmp_path)
+    book, feedback = gradebook.write_gradebook(grades, tmp_path)
     import csv
 
-    rows = list(csv.DictReader(gradebook.open()))
+    rows = list(csv.DictReader(book.open()))
     assert [(r["student"], r["exercise"], r["points"], r["max_points"], r["status"]) for r in rows] == [
         ("ann", "notebook", "0", "0", "warning"), ("ann", "2.1", "2", "2", "pass"), ("ann", "2.2", "0", "1", "fail"),
         ("bob", "notebook", "0", "0", "error")]
