@@ -12,6 +12,9 @@ Two roots:
   It is ``root`` unless ``$G2P_OUTPUT_ROOT`` says otherwise; the test suite points it at a temporary
   folder so that ``make test`` never touches the reader's book.
 
+``$G2P_NOTEBOOKS`` names another folder of chapter notebooks: the grader gives a submission's kernel
+solution-free copies there (:mod:`g2p.grading`), since the sources themselves are hidden from it.
+
 Downloads (``data/raw``) and the content-addressed caches (``data/cache``: parsed ontologies, file
 digests) stay under ``root``: they are keyed by content, so every output root can share them.
 
@@ -44,7 +47,7 @@ output_root: Path = Path(os.environ.get(OUTPUT_ROOT_ENV) or root).resolve()
 
 # source tree
 src: Path = root / "src" / "g2p"
-notebooks: Path = root / "notebooks"
+notebooks: Path = Path(os.environ.get("G2P_NOTEBOOKS") or root / "notebooks")
 params: Path = root / "params"
 book: Path = root / "book"
 benchmarks: Path = root / "benchmarks"

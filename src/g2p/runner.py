@@ -44,6 +44,7 @@ import nbformat
 from g2p import atomic, bookpages, config, landing, paths, presets, provenance
 from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, raw_sources, stamp_path
 from g2p.errors import G2PError, InputError
+from g2p.exercise_cells import student_view
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 FAILED = "failed"
@@ -436,12 +437,14 @@ def build_book(preset: str = "quick", path_output: Path | None = None, *, source
         raise G2PError(f"jupyter-book failed (exit {exc.returncode}); warnings are errors (-W)", path=stage,
                        hint="the Sphinx messages above name the page") from exc
     html = output / "_build" / "html"
-    # The page's download button serves _sources/<page>.ipynb: make it the executed notebook exactly as
-    # papermill wrote it (runnable in Jupyter), not the staged page (figure blocks, folded cells).
+    # The page's download button serves _sources/<page>.ipynb: make it the executed notebook as papermill
+    # wrote it (runnable in Jupyter), not the staged page (figure blocks, folded cells), but with the
+    # exercises' solutions and hidden checks taken out as on the page (the book is for students too).
     for notebook in sorted((build_dir / "executed").glob(NOTEBOOK_GLOB)):
         download = html / "_sources" / "build" / "executed" / notebook.name
         if download.parent.is_dir():
-            shutil.copy2(notebook, download)
+            view = student_view(json.loads(notebook.read_text()), notebook.name)
+            atomic.write_text(download, json.dumps(view, indent=1, ensure_ascii=False) + "\n")
     return html
 
 

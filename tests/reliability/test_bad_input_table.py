@@ -541,7 +541,36 @@ CASES: list[Case] = [
          call=_manifest(GOOD_SOURCE.replace("a" * 64, "abc")), expect=("{sources_yaml}", "'sha256'", "64 lower-case hex")),
     Case("data-manifest-path", "data layer", "sources.yaml path that leaves the data folder",
          call=_manifest(GOOD_SOURCE.replace("ontology/tiny.obo", "../../etc/passwd")), expect=("{sources_yaml}", "'path'", "relative")),
+    # ------------------------------------------------------------ course: grading never writes over its inputs
+    Case("course-check-keep-is-submission", "course", "check --keep naming the submission itself",
+         lambda e: ["course", "check", str(e.file("02_sub.ipynb", "{}")), "--keep", str(e.tmp / "02_sub.ipynb")],
+         ("--keep", "{02_sub_ipynb}", "would be overwritten"), 2),
+    Case("course-check-keep-link", "course", "check --keep naming a link to the submission",
+         lambda e: ["course", "check", str(e.file("02_sub.ipynb", "{}")), "--keep", str(_link(e, "kept.ipynb", "02_sub.ipynb"))],
+         ("--keep", "kept.ipynb", "would be overwritten"), 2),
+    Case("course-check-keep-dotted", "course", "check --keep naming the submission by another path (dir/../sub)",
+         lambda e: ["course", "check", str(e.file("02_sub.ipynb", "{}")), "--keep", str(e.tmp / "x" / ".." / "02_sub.ipynb")],
+         ("--keep", "would be overwritten"), 2),
+    Case("course-grade-missing", "course", "grade of a folder that does not exist",
+         lambda e: ["course", "grade", str(e.tmp / "class")], ("class", "no such notebook or folder")),
+    Case("course-grade-empty", "course", "grade of a folder without notebooks",
+         lambda e: ["course", "grade", str(e.file("class/notes.txt", "x").parent)], ("class", "no notebooks")),
+    Case("course-grade-twice", "course", "grade of two submissions of one student for one chapter",
+         lambda e: ["course", "grade", str(e.file("class/ann/02_a.ipynb", CH02_COPY).parent.parent),
+                    str(e.file("class/ann/02_b.ipynb", CH02_COPY))], ("02_b.ipynb", "a second submission of ann")),
+    Case("course-grade-jobs-zero", "course", "grade --jobs 0", lambda e: ["course", "grade", "x", "--jobs", "0"],
+         ("--jobs",), 2),
 ]
+
+
+CH02_COPY = json.dumps({"cells": [], "metadata": {"g2p_course": {"chapter": "02_train_genepheno"}}, "nbformat": 4,
+                        "nbformat_minor": 5})
+
+
+def _link(env: Env, name: str, target: str) -> Path:
+    link = env.tmp / name
+    link.symlink_to(env.tmp / target)
+    return link
 
 
 def _damage_checkpoint(env: Env) -> str:
