@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from g2p import artifacts, atomic, checksums, paths
+from g2p import artifacts, atomic, checksums, locks, paths
 from g2p.data import curated
 from g2p.data import exclusive as exclusive_mod
 from g2p.data import split as split_mod
@@ -252,9 +252,10 @@ def main(args: argparse.Namespace) -> int:
     for dataset in args.datasets or DATASETS:  # every argument checked before any work starts
         _check_params(dataset, args.min_genes, args.max_genes, args.seed)
     for dataset in args.datasets or DATASETS:
-        folder = curate(
-            dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes, force=args.force, progress=print
-        )
+        name = curated_name(dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes)
+        with locks.hold(paths.processed_dataset(name), what="curation", wait=False):  # one at a time
+            folder = curate(dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes,
+                            force=args.force, progress=print)
         summary = json.loads((folder / FILES["datasheet"]).read_text())["summary"]
         print(
             f"{folder.name}: {summary['n_genes']} genes, {summary['n_terms']} terms, "
