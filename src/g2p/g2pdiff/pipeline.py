@@ -22,7 +22,7 @@ records in seeded batches (the notebooks and the benchmark); also the ``python -
 without coordinates, coordinates for a model without environment input), ``--out`` may not lie in
 the model folder, and at most :data:`MAX_IMAGES` images are made per call, in batches sized to the
 free memory (:func:`images_per_batch`), each drawing its slice of one seeded noise tensor, so the
-images do not depend on the batch size.
+images do not depend on the batch size (up to float rounding).
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ if TYPE_CHECKING:
 MAX_IMAGES = 1000
 #: Share of the free memory one sampling batch may use (the rest: the model, the decoder, the system).
 MEMORY_SHARE = 0.25
+#: Images sampled at once when memory allows: a fixed size, so that a rerun samples in the same
+#: batches (another batch size may change a pixel by float rounding) unless memory is short.
+BATCH_IMAGES = 64
 
 
 def _as_list(value: float | Sequence[float] | None, n: int, name: str) -> list[float]:
@@ -348,8 +351,8 @@ def free_memory(device: torch.device) -> int:
 
 
 def images_per_batch(pipe: G2PDiffusionPipeline, total: int, device: torch.device) -> int:
-    """How many of ``total`` images to sample at once so that a batch uses at most
-    :data:`MEMORY_SHARE` of the free memory; raises :class:`G2PError` when not even one fits."""
+    """How many of ``total`` images to sample at once: :data:`BATCH_IMAGES`, or fewer so that a batch
+    uses at most :data:`MEMORY_SHARE` of the free memory; :class:`G2PError` when not even one fits."""
     per_image = bytes_per_image(pipe)
     free = free_memory(device)
     budget = MEMORY_SHARE * free
@@ -357,7 +360,7 @@ def images_per_batch(pipe: G2PDiffusionPipeline, total: int, device: torch.devic
         raise G2PError(f"one {pipe.image_size}×{pipe.image_size} image needs about {_size(per_image)} to sample, "
                        f"more than {MEMORY_SHARE:.0%} of the {_size(free)} free on {device}",
                        hint="close other programs, or sample on a machine with more memory")
-    return max(1, min(total, int(budget // per_image)))
+    return max(1, min(total, BATCH_IMAGES, int(budget // per_image)))
 
 
 # -- python -m g2p generate ------------------------------------------------------------------------
