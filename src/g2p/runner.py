@@ -15,7 +15,12 @@
   beside its executed copy; the stamp is written only after success;
 * each executed copy gets a provenance banner after its title cell;
 * a failure raises :class:`NotebookExecutionError` naming the notebook and the failing cell, and keeps
-  the failed copy in ``build/<preset>/executed/failed/`` for inspection.
+  the failed copy in ``build/<preset>/executed/failed/`` for inspection;
+* an interrupt (Ctrl-C) or a time limit (SIGTERM, e.g. from ``timeout`` or a CI job) stops the kernel
+  quietly: the kernel's own output (its log, and the tracebacks of a kernel shut down mid-cell:
+  ``ZMQError … Socket operation on non-socket``) goes to a log file beside the execution, never to the
+  terminal, the interrupted notebook leaves no executed copy or stamp behind, and the command prints
+  one line (:class:`RunInterrupted`).
 
 ``python -m g2p book --preset quick`` builds the Jupyter Book from that preset's executed notebooks
 (see :func:`build_book`).
@@ -28,6 +33,7 @@ import ast
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
@@ -42,6 +48,7 @@ from typing import Any
 import nbformat
 
 from g2p import atomic, bookpages, config, landing, paths, presets, provenance
+from g2p.kernels import RunInterrupted, quiet_kernel_manager
 from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, raw_sources, stamp_path
 from g2p.errors import G2PError, InputError
 from g2p.exercise_cells import student_view
@@ -182,6 +189,7 @@ def execute_notebook(
 
     with atomic.temporary_directory(target) as tmp:
         scratch = tmp / target.name
+        kernel_log = tmp / "kernel.log"
         start = time.perf_counter()
         try:
             with _environment(env):
@@ -193,12 +201,22 @@ def execute_notebook(
                     cwd=str(paths.root),
                     progress_bar=progress_bar,
                     log_output=False,
+                    kernel_manager_class=quiet_kernel_manager(kernel_log),
                 )
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (g2p.cli raises Terminated for it)
+            # nbclient's cell task, cut off, fails with DeadKernelError once the kernel is gone; asyncio
+            # would log that as "Task exception was never retrieved" when the process exits
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+            raise RunInterrupted(f"notebook {target.name} stopped after {time.perf_counter() - start:.0f} s; its "
+                                 "kernel was shut down and nothing of this execution was kept "
+                                 "(run again to execute it)") from exc
         except Exception as exc:
             failed_copy = None
             if scratch.exists():
                 failed_copy = target.parent / FAILED / target.name
                 atomic.write_bytes(failed_copy, scratch.read_bytes())
+            if kernel_log.is_file() and kernel_log.stat().st_size:  # a kernel that died says why here
+                atomic.write_bytes(target.parent / FAILED / f"{target.stem}.kernel.log", kernel_log.read_bytes())
             raise _failure(target.name, exc, failed_copy) from exc
         nb = nbformat.read(scratch, as_version=4)
         _add_banner(nb, banner, {**metadata, "seconds": round(time.perf_counter() - start, 2)})

@@ -6,6 +6,7 @@ import csv
 import functools
 import hashlib
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -240,7 +241,10 @@ def test_unknown_source_lists_known_names(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_verify_and_verify_all_use_the_hash_cache(tmp_path: Path) -> None:
+def test_verify_and_verify_all_use_the_hash_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from g2p import checksums
+
+    monkeypatch.setattr(checksums, "RACY_S", 0.0)  # memoise files written a moment ago (see the next test)
     mirror = tmp_path / "mirror"
     good = _place(mirror, "a/good.obo", PAYLOAD)
     _place(mirror, "a/bad.obo", b"other bytes")
@@ -257,6 +261,31 @@ def test_verify_and_verify_all_use_the_hash_cache(tmp_path: Path) -> None:
     # A changed file (size/mtime differ) is hashed again rather than served from the cache.
     good.write_bytes(PAYLOAD + b"x")
     assert resolver.verify_all()["good"] == "mismatch"
+
+
+def test_the_digest_cache_never_stands_in_for_a_rewritten_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other bytes of the same size with the mtime set back (``touch -d``, ``cp -p``) get a new ctime,
+    which the memo is keyed on; a file changed just before it was hashed is not memoised at all."""
+    import os
+    import time
+
+    from g2p import checksums
+
+    cache = checksums.DigestCache(tmp_path / "cache" / "sha256.json")
+    path = _place(tmp_path, "f.bin", b"a" * 100)
+    assert cache.sha256(path) == hashlib.sha256(b"a" * 100).hexdigest()
+    assert not cache.file.exists(), "a file written within RACY_S of its hashing must not be memoised"
+    monkeypatch.setattr(checksums, "RACY_S", 0.05)
+    time.sleep(0.1)
+    assert cache.sha256(path) == hashlib.sha256(b"a" * 100).hexdigest()
+    entry = json.loads(cache.file.read_text())[str(path.resolve())]
+    assert {"size", "mtime_ns", "ctime_ns", "inode", "device", "sha256"} <= set(entry)
+    stat = path.stat()
+    time.sleep(0.05)
+    path.write_bytes(b"b" * 100)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert cache.sha256(path) == hashlib.sha256(b"b" * 100).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from g2p import artifacts, atomic, checksums, paths
+from g2p import artifacts, atomic, checksums, locks, paths
 from g2p.data import curated, specs
 from g2p.data import exclusive as exclusive_mod
 from g2p.data import split as split_mod
@@ -317,9 +317,10 @@ def main(args: argparse.Namespace) -> int:
     for dataset in datasets:  # every argument checked before any work starts
         _check_params(dataset, args.min_genes, args.max_genes, args.seed)
     for dataset in datasets:
-        folder = curate(
-            dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes, force=args.force, progress=print
-        )
+        name = curated_name(dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes)
+        with locks.hold(paths.processed_dataset(name), what="curation", wait=False):  # one at a time
+            folder = curate(dataset, min_genes=args.min_genes, seed=args.seed, max_genes=args.max_genes,
+                            force=args.force, progress=print)
         print(summary_line(folder))
     return 0
 

@@ -11,10 +11,11 @@ returns a local path, looking in this order:
 
 Mirror files are used in place, never copied.  Every file is checked against its pinned sha256
 wherever it comes from: a download before it is put in place, a local copy (``data/raw`` or a
-mirror) each time it is resolved.  Digests are memoised by path, size and mtime in
-``data/cache/sha256.json`` (:class:`g2p.checksums.DigestCache`), so a warm run costs one ``stat``
-per file.  A copy whose digest differs is an error naming the file and both digests; it never falls
-back silently to another copy.  ``$G2P_DATA_MIRROR`` naming a folder that does not exist is an error.
+mirror) each time it is resolved.  Digests are memoised in ``data/cache/sha256.json`` keyed on the
+file's path, size, mtime, ctime and inode (:class:`g2p.checksums.DigestCache`: a file rewritten with
+its size and mtime kept is hashed again), so a warm run costs one ``stat`` per file.  A copy whose
+digest differs is an error naming the file and both digests, and a copy's path holding a folder is an
+error too; neither falls back silently to another copy.  ``$G2P_DATA_MIRROR`` naming a folder that does not exist is an error.
 
 Why not ``pooch``: pooch (SciPy, scikit-image, MNE) keeps one cache folder, copies or downloads
 every file into it and re-hashes each file on every ``fetch``.  Here mirror files are used in place
@@ -252,6 +253,20 @@ def _default_mirrors() -> list[Path]:
     return mirrors
 
 
+def _refuse_non_file(candidate: Path, name: str) -> None:
+    """Raise when ``candidate`` exists (or is a link) but is not a regular file."""
+    if candidate.is_symlink() and not candidate.exists():
+        what = "a broken symbolic link"
+    elif candidate.exists() and not candidate.is_file():
+        what = "a folder" if candidate.is_dir() else "not a regular file"
+    else:
+        return
+    raise InputError(
+        f"raw file {name!r} should be a file here, but this is {what}", path=candidate,
+        hint="replace it with the data release's file, or remove it so that the next copy is used",
+    )
+
+
 def _how_to_fix() -> str:
     return (
         f"point ${MIRROR_ENV} at a folder holding the data release (same layout as ../shared/g2p-data), "
@@ -308,12 +323,15 @@ class Resolver:
         return [self.raw_dir, *self.mirrors]
 
     def locate(self, name: str) -> Path | None:
-        """The first local copy of ``name`` (no download, no hashing), or None."""
+        """The first local copy of ``name`` (no download, no hashing), or None. Something at a copy's
+        path that is not a file (a folder, a broken link) is an error, not a reason to use the next
+        copy: the user put it there and would not learn that another copy was read instead."""
         source = self.source(name)
         for root in self.roots():
             candidate = root / source.path
             if candidate.is_file():
                 return candidate
+            _refuse_non_file(candidate, name)
         return None
 
     def resolve(self, name: str) -> Path:
@@ -346,6 +364,8 @@ class Resolver:
             raise InputError(f"unknown source group {group_name!r}", path=MANIFEST_FILE, field=group_name,
                              hint=f"known: {', '.join(sorted(self.groups))}") from None
         for root in self.roots():
+            for member in group.members:
+                _refuse_non_file(root / self.sources[member].path, member)
             if all((root / self.sources[m].path).is_file() for m in group.members):
                 for member in group.members:
                     self._check(member, root / self.sources[member].path)
