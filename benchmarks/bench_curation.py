@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--max-genes", type=int, default=None)
     parser.add_argument("--keep-cache", action="store_true")
     args = parser.parse_args()
-    for dataset in args.datasets or specs.DATASETS:
+    for dataset in args.datasets or specs.names():
         if not args.keep_cache:
             ontology.clear_cache()
             curate.clear_cache()

@@ -10,7 +10,9 @@ compute a key and one way to check it:
 * :func:`current_record` — an artifact whose JSON record carries the key in a field (a training run's
   ``result.json``, a curated dataset's datasheet): reused only when the field equals the key;
 * :func:`load_or_build` — a pickled Python object under ``data/cache/``, rebuilt when missing,
-  unreadable or of the wrong type; :func:`clear` deletes such pickles by prefix.
+  unreadable or of the wrong type; :func:`clear` deletes such pickles by prefix;
+* :func:`code_digest` — the hash of the code that builds an artifact (a function's module and every
+  ``g2p`` module it imports), so that a key changes when a rule of that code changes.
 
 Writes are atomic (:mod:`g2p.atomic`), so an interrupted build never leaves an artifact that looks current.
 """
@@ -18,9 +20,10 @@ Writes are atomic (:mod:`g2p.atomic`), so an interrupted build never leaves an a
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,3 +80,27 @@ def clear(prefix: str) -> int:
         file.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def code_digest(functions: Iterable[Callable[..., Any]], modules: Iterable[str] = ()) -> str:
+    """sha256 over the code behind ``functions`` and ``modules``: each ``g2p`` module with every ``g2p``
+    module it imports (:func:`g2p.stamps.module_closure`), and for a function defined outside the
+    package (a user's builder) the source file it was defined in."""
+    from g2p import stamps
+
+    package_modules = set(modules)
+    outside: set[Path] = set()
+    for function in functions:
+        if not (inspect.isroutine(function) or inspect.isclass(function)):
+            function = type(function)  # a callable object (a configured builder): its class's code
+        module = getattr(inspect.getmodule(function), "__name__", "")
+        if module.split(".")[0] == stamps.PACKAGE:
+            package_modules.add(module)
+        else:
+            source = inspect.getsourcefile(function)
+            if source is not None:
+                outside.add(Path(source))
+    digest = hashlib.sha256(stamps.source_digest(modules=stamps.module_closure(sorted(package_modules))).encode())
+    for file in sorted(outside):
+        digest.update(str(file).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()

@@ -8,7 +8,13 @@ power loss) cannot remove its temporaries, so each write first sweeps the tempor
 folder whose process no longer exists (:func:`sweep_stale`): a rerun leaves no stray files behind.
 
 Folders written with :func:`directory` get a ``SHA256SUMS`` of their files before they are put in
-place (:mod:`g2p.checksums`), so a reader can check a folder before trusting it.
+place (:mod:`g2p.checksums`), so a reader can check a folder before trusting it, and are swapped in
+under the folder's lock (:mod:`g2p.locks`): two writers of one folder take turns instead of renaming
+each other's folder away.
+
+An ``OSError`` raised while a temporary is written (disk full, a file-size limit, no permission)
+names no file when it comes from ``write()``; :func:`open_for_write` and :func:`directory` re-raise it
+naming the target, so the command line can say which output could not be written.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from g2p import locks
 
 _TEMP = re.compile(r"^\..+\.(?:tmp-(\d+)-[A-Za-z0-9_]+|old-(\d+))$")
 
@@ -80,22 +88,36 @@ def sweep_stale(target: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
+def naming(target: Path) -> Iterator[None]:
+    """Re-raise an ``OSError`` that names no file (``write()`` on a full disk …) or only one of
+    ``target``'s temporaries as one naming ``target``: the file the user asked for."""
+    try:
+        yield
+    except OSError as exc:
+        ours = exc.filename is None or Path(str(exc.filename)).name.startswith(f".{Path(target).name}.")
+        if not ours or exc.errno is None:
+            raise
+        raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(target)) from exc
+
+
+@contextlib.contextmanager
 def open_for_write(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it replaces ``target`` only if the block succeeds."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale(target)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix(target), suffix="")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-        if tmp.exists():
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(target)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix(target), suffix="")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            yield tmp
+            # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+            if tmp.exists():
+                os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -120,16 +142,17 @@ def directory(target: Path, *, checksums: bool = True) -> Iterator[Path]:
     from g2p import checksums as checksums_mod
 
     target = Path(target)
-    with temporary_directory(target) as tmp:
+    with naming(target), temporary_directory(target) as tmp:
         yield tmp
         if checksums:
             checksums_mod.write_manifest(tmp)
         os.chmod(tmp, 0o777 & ~_umask())
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        with locks.hold(target, what="folder being replaced"):
+            if target.exists():
+                old = target.with_name(f".{target.name}.old-{os.getpid()}")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)

@@ -22,6 +22,7 @@ from typing import Any
 
 from g2p import paths
 from g2p.errors import G2PError
+from g2p.presets import PRESETS
 
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -165,12 +166,14 @@ def browser(profile: Path) -> Iterator[Any]:
 
 
 def screenshots_dir(preset: str) -> Path:
-    """``screenshots/<preset>/`` in the source tree (git-ignored)."""
-    return paths.root / "screenshots" / preset
+    """``screenshots/<preset>/`` in the source tree (git-ignored); ``preset`` is a plain name, so the
+    folder never lies outside ``screenshots/``."""
+    return paths.root / "screenshots" / paths.checked_name(preset, "preset")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="quick", help="names the screenshot folder (default: quick)")
+    parser.add_argument("--preset", default="quick", choices=PRESETS,
+                        help="names the screenshot folder screenshots/<preset>/ (default: quick)")
     parser.add_argument("--html", type=Path, help="the built book (default: _build/html)")
 
 

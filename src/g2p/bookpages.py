@@ -14,7 +14,10 @@ for Sphinx, so a page reads as a chapter rather than an execution log:
   ``hide-output``: one folded output (the book's config merges its stream pieces into one block); a
   log of several lines printed beside a table or figure moves to a folded output after them; tqdm
   progress widgets, which a static page cannot show, are dropped;
-* **"Rerun this chapter"**: the exact command for each preset and the time its last run took here.
+* **"Rerun this chapter"**: the exact command for each preset and the time its last run took here;
+* **no solutions**: every exercise's solution region is replaced by the student copy's stub and the
+  hidden checks are removed (:func:`g2p.exercise_cells.student_view`), so the book can be given to
+  students; the download button serves the executed notebook seen the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import yaml
 
 from g2p import figures, paths, presets
+from g2p.exercise_cells import student_view
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 RECORD_PREFIX = "application/papermill.record/"
@@ -178,6 +182,7 @@ def rerun_cell(stem: str, preset: str, build_root: Path) -> dict:
 # ---------------------------------------------------------------------------------- all together
 def prepare(nb: dict, stem: str, preset: str, build_root: Path) -> dict:
     """The staged page of executed notebook ``nb`` (changed in place and returned)."""
+    nb["cells"] = student_view(nb, stem)["cells"]
     one_parameters_cell(nb, preset)
     figures_and_progress(nb)
     nb["cells"] = [c for c in nb["cells"] if RERUN_TAG not in _tags(c)]

@@ -7,7 +7,8 @@ is reported in one clear line instead of a traceback.
 Errors: every exception a command raises ends here. An expected one (:class:`g2p.errors.G2PError`,
 a missing or unreadable file, a bad command line) is printed as one line,
 ``error: <file>[, line N][, field 'F']: <what> (<what to do>)``, with exit status 1 (2 for a bad
-command line). Anything else is a bug: one line saying so, exit status 1. ``--debug`` (anywhere on
+command line); an ``OSError`` names its file and says what to do (disk full, no permission, a file
+too large: :func:`g2p.errors.describe_os_error`). Anything else is a bug: one line saying so, exit status 1. ``--debug`` (anywhere on
 the command line) or ``G2P_DEBUG=1`` re-raises instead, with the full traceback.
 
 The argument types (:mod:`g2p.argtypes`: ``positive_int``, ``finite_float`` …) let commands reject
@@ -17,15 +18,18 @@ out-of-range values while parsing, with the option named.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import NoReturn
 
-from g2p.errors import G2PError, UsageError
+from g2p.errors import G2PError, UsageError, describe_os_error
 
 DEBUG_ENV = "G2P_DEBUG"
 
@@ -118,9 +122,8 @@ def describe(exc: BaseException) -> tuple[str, int]:
     """One line for ``exc`` and the exit status."""
     if isinstance(exc, G2PError):
         return f"error: {exc}", exc.exit_code
-    if isinstance(exc, OSError) and getattr(exc, "filename", None):
-        reason = exc.strerror or type(exc).__name__
-        return f"error: {exc.filename}: {reason.lower() if reason[:1].isupper() and reason[1:2].islower() else reason}", 1
+    if isinstance(exc, OSError) and (line := describe_os_error(exc)) is not None:
+        return f"error: {line}", 1
     if isinstance(exc, MemoryError):
         return "error: out of memory (try a smaller preset, e.g. --preset smoke)", 1
     first_line = (str(exc).strip().splitlines() or [""])[0]
@@ -132,21 +135,54 @@ def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a time limit, ``kill``, a CI job stopped): unwinds like Ctrl-C, so every ``finally``
+    runs (temporaries removed, kernels shut down, locks released)."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a command runs in the main thread, SIGTERM raises :class:`Terminated` instead of killing
+    the process where it stands."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
+    terminated = isinstance(exc, Terminated) or isinstance(exc.__context__, Terminated) \
+        or type(exc.__cause__).__name__ == "Terminated"
+    what, code = ("terminated (SIGTERM)", 143) if terminated else ("interrupted", 130)
+    reason = str(exc).strip()
+    return f"error: {what}" + (f": {reason}" if reason else ""), code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(argv)
     try:
-        parser = build_parser(_chosen_command(argv))
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 2
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
+        with _sigterm_unwinds():
+            parser = build_parser(_chosen_command(argv))
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 2
+            return int(args.handler(args) or 0)
+    except KeyboardInterrupt as exc:
         if debug:
             raise
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        line, code = _interrupted(exc)
+        print(line, file=sys.stderr)
+        return code
     except SystemExit:
         raise  # --help, --version
     except Exception as exc:  # noqa: BLE001 - the CLI boundary: one line, no traceback

@@ -67,7 +67,7 @@ class Preset:
         try:
             return dataclasses.replace(built, **given)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(str(exc), field=", ".join(sorted(given)),
+            raise ConfigError(str(exc), field=getattr(exc, "field", None) or ", ".join(sorted(given)),
                               hint=f"check the values given on top of the preset's {section} block") from exc
 
     def genepheno(self, **overrides: Any) -> TrainConfig:
@@ -93,8 +93,8 @@ class Preset:
         try:
             return BaselineConfig.from_dict(values)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(str(exc), path=presets.preset_file(self.name),
-                              field=f"{EVALUATION_NOTEBOOK}.baselines") from exc
+            raise presets.located(exc, self.name, f"{EVALUATION_NOTEBOOK}.baselines",
+                                  fallback="epochs and patience come from the genepheno block") from exc
 
     @property
     def variants(self) -> list[str]:
@@ -105,16 +105,22 @@ class Preset:
         """The curated folder names notebook 01 writes for ``datasets`` under this preset (``mpo`` or,
         with a ``max_genes`` cap, ``mpo-max400``), derived from its block; a name that is already a
         curated folder's (not a base dataset) is kept."""
-        from g2p.data.specs import DATASETS, DEFAULT_MIN_GENES, curated_name
+        from g2p.data.specs import DEFAULT_MIN_GENES, SPECS, curated_name
 
         curation = self.block(CURATION_NOTEBOOK)
         return [curated_name(d, max_genes=curation.get("max_genes"), seed=int(curation.get("seed", 0)),
                              min_genes=int(curation.get("min_genes", DEFAULT_MIN_GENES)))
-                if d in DATASETS else d for d in datasets]
+                if d in SPECS else d for d in datasets]
 
 
 def resolve(preset: str | Preset) -> Preset:
-    """The preset ``smoke``, ``quick`` or ``paper``, read and validated (cached until the file changes)."""
+    """The preset ``smoke``, ``quick`` or ``paper``, read and validated (cached until the file changes);
+    its configuration blocks are built once here, so an out-of-range value fails now, naming its line."""
     if isinstance(preset, Preset):
         return preset
-    return Preset(preset, presets.load(preset))
+    resolved = Preset(preset, presets.load(preset))
+    # every configuration block is range-checked where it is read, before any notebook or command uses it
+    resolved.genepheno()
+    resolved.baselines()
+    resolved.diffusion()
+    return resolved

@@ -1,135 +1,69 @@
-"""Instructor pack: exercises inside the chapter notebooks, student and instructor copies, an autograder.
+"""Instructor pack: student and instructor copies of the chapters, and the autograder's commands.
 
-The chapter notebooks are the single source. An exercise is
+The chapter notebooks are the single source; :mod:`g2p.exercise_cells` states the exercise conventions
+(solution regions, ``check`` and ``hidden-check`` cells, points) and :mod:`g2p.grading` how a
+submission is graded.
 
-* one or more **solution cells**: code cells with regions between ``### BEGIN SOLUTION`` and
-  ``### END SOLUTION`` (nbgrader's markers, so the notebooks also work as an nbgrader source); the
-  copies also tag them ``solution``, which survives a student's edits;
-* one **check cell**, tagged ``check``, whose code runs inside ``with check("02.1", "title"):``.
-  :class:`check` prints ``exercise 02.1 (title): pass`` (or ``fail: why`` / ``not attempted``).
-  A solution cell belongs to the first check cell after it.
-
-``python -m g2p course build`` writes ``course/student/NN_*.ipynb`` (each solution region replaced by
-``raise NotImplementedError``, outputs cleared) and ``course/instructor/NN_*.ipynb`` (solutions kept,
-outputs cleared) under the output root, with nbconvert preprocessors (:class:`ClearSolutions` beside
-nbconvert's own ``ClearOutputPreprocessor``).
-
-``python -m g2p course check SUBMISSION.ipynb`` grades a student notebook: the check cells are restored
-from the chapter's source notebook (a student cannot edit a check into passing), the chapters it reads
-from (curated data, trained models) are run or reused on the preset, the submission runs with papermill
-in a fresh kernel under a time limit, continuing past errors, and each exercise gets one line: pass,
-fail or not attempted, then a score.
+* ``python -m g2p course build`` writes ``course/student/NN_*.ipynb`` (each solution region replaced by
+  ``raise NotImplementedError``, hidden checks removed, outputs cleared, the book's MyST roles replaced
+  by the values and names they stand for, so the copy reads right in plain JupyterLab) and
+  ``course/instructor/NN_*.ipynb`` (everything kept, outputs cleared) under the output root, with
+  nbconvert preprocessors;
+* ``python -m g2p course check SUBMISSION.ipynb`` grades one notebook and prints a line per exercise;
+* ``python -m g2p course grade SUBMISSIONS...`` grades a class in parallel into ``gradebook.csv`` and
+  one feedback file per student.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
-import tempfile
+import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import papermill
 from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
 
-from g2p import atomic, paths, runner
-from g2p.argtypes import finite_float
-from g2p.errors import InputError
-from g2p.exercise import FAIL, NOT_ATTEMPTED, PASS
-from g2p.stamps import READS as UPSTREAM
+from g2p import atomic, paths, presets, runner
+from g2p.argtypes import finite_float, positive_int
+from g2p.errors import G2PError, InputError, UsageError
+from g2p.exercise import ERROR, FAIL, NOT_ATTEMPTED, PASS  # noqa: F401 - re-exported for callers and tests
+from g2p.exercise_cells import (BEGIN, CHECK_TAG, END, HIDDEN_TAG, SOLUTION_TAG, STUB, CourseError,  # noqa: F401
+                                Exercise, exercises, has_solution, is_hidden_check, source_of, strip_solutions,
+                                student_view, tags_of)
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-CHECK_TAG = "check"
-SOLUTION_TAG = "solution"
-STUB = "# YOUR CODE HERE\nraise NotImplementedError"
-_CHECK_CALL = re.compile(r"""check\(\s*["']([0-9A-Za-z._-]+)["']\s*,\s*["']([^"']+)["']""")
-_RESULT_LINE = re.compile(r"^exercise (\S+) \(.*?\): (pass|fail|not attempted)\b", re.MULTILINE)
+_ROLE = re.compile(r"\{(glue:text|glue:md|glue|numref)\}`([^`]*)`")
 
 
-# =============================================================================================== notebooks
-class CourseError(InputError):
-    """A notebook that breaks the exercise conventions, or a submission that cannot be graded."""
-
-
-def _source(cell: Any) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
-def _tags(cell: Any) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
-def strip_solutions(source: str, where: str = "cell") -> str:
-    """``source`` with every ``BEGIN``…``END SOLUTION`` region (markers included) replaced by the stub,
-    indented like the ``BEGIN`` marker. Unbalanced or nested markers raise :class:`CourseError`."""
-    out: list[str] = []
-    inside = False
-    for number, line in enumerate(source.splitlines(), 1):
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise CourseError(f"{where}, line {number}: {BEGIN} inside another solution region")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out += [indent + stub_line for stub_line in STUB.splitlines()]
-        elif stripped == END:
-            if not inside:
-                raise CourseError(f"{where}, line {number}: {END} without {BEGIN}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise CourseError(f"{where}: {BEGIN} is never closed by {END}")
-    return "\n".join(out)
-
-
-def has_solution(cell: Any) -> bool:
-    """A solution cell: one with a ``BEGIN SOLUTION`` marker, or (in a copy, where the student's code
-    replaced the region) the ``solution`` tag that :func:`build` gives those cells."""
-    if cell.get("cell_type") != "code":
-        return False
-    return SOLUTION_TAG in _tags(cell) or any(line.strip() == BEGIN for line in _source(cell).splitlines())
-
-
-@dataclass
-class Exercise:
-    id: str
-    title: str
-    check_cell: int  # index in the notebook
-    solution_cells: list[int] = field(default_factory=list)
-
-
-def exercises(nb: Any, where: str = "notebook", *, strict: bool = True) -> list[Exercise]:
-    """The exercises of a notebook, in order. A check cell without a ``check("id", "title")`` call, an
-    id used twice or (``strict``: in a source notebook) a solution cell with no check cell after it
-    raise :class:`CourseError`."""
-    found: list[Exercise] = []
-    pending: list[int] = []
-    for index, cell in enumerate(nb["cells"]):
-        if has_solution(cell):
-            pending.append(index)
-        if CHECK_TAG in _tags(cell):
-            match = _CHECK_CALL.search(_source(cell))
-            if not match:
-                raise CourseError(f"{where}, cell {index}: tagged {CHECK_TAG!r} but has no check(\"id\", \"title\")")
-            if any(e.id == match.group(1) for e in found):
-                raise CourseError(f"{where}, cell {index}: exercise {match.group(1)} is checked twice")
-            found.append(Exercise(match.group(1), match.group(2), index, pending))
-            pending = []
-    if pending and strict:
-        raise CourseError(f"{where}, cell {pending[0]}: a solution cell with no check cell after it")
-    return found
-
-
+# =============================================================================================== copies
 def course_dir() -> Path:
-
     return paths.output_root / "course"
+
+
+def resolve_roles(text: str, glued: dict[str, Any]) -> str:
+    """``text`` with the book's MyST roles written out: ``{glue:text}`name:.3f``` → the value the
+    chapter glued (formatted), ``{numref}`fig-x``` → the figure's name. A value the run did not glue
+    becomes "(computed by the chapter)"."""
+
+    def one(match: re.Match[str]) -> str:
+        role, body = match.groups()
+        if role == "numref":
+            label = body.rsplit("<", 1)[-1].rstrip(">").strip()
+            return "the figure *" + re.sub(r"^fig-(\d\d_)?", "", label).replace("_", " ").replace("-", " ") + "*"
+        name, _, spec = body.partition(":")
+        if name not in glued:
+            return "(computed by the chapter)"
+        value = glued[name]
+        try:
+            return format(value, spec) if spec else str(value)
+        except (TypeError, ValueError):
+            return str(value)
+
+    return _ROLE.sub(one, text)
 
 
 class ClearSolutions(Preprocessor):
@@ -141,32 +75,45 @@ class ClearSolutions(Preprocessor):
         return cell, resources
 
 
-def _notebook_preprocessors() -> list[Any]:
-    return [ClearOutputPreprocessor(), ClearSolutions()]
+class ResolveRoles(Preprocessor):
+    """Markdown cells with :func:`resolve_roles` applied (``resources['glued']``: the chapter's values)."""
+
+    def preprocess_cell(self, cell, resources, index):  # type: ignore[no-untyped-def]
+        if cell.cell_type == "markdown":
+            cell.source = resolve_roles(cell.source, resources.get("glued", {}))
+        return cell, resources
 
 
-def build(notebooks: Sequence[Path] | None = None, target: Path | None = None) -> dict[str, list[Path]]:
+def _glued(chapter: str, preset: str | None) -> dict[str, Any]:
+    executed = paths.executed_dir(preset) / f"{chapter}.ipynb" if preset else None
+    return runner.read_glued(executed) if executed is not None and executed.is_file() else {}
+
+
+def build(notebooks: Sequence[Path] | None = None, target: Path | None = None,
+          values_from: str | None = "quick") -> dict[str, list[Path]]:
     """Write the student and instructor copies of ``notebooks`` (default: every chapter) into
-    ``target/student`` and ``target/instructor`` (default: ``course/`` under the output root)."""
-
-
+    ``target/student`` and ``target/instructor`` (default: ``course/`` under the output root). The
+    student copies' prose takes its numbers from the executed chapters of preset ``values_from``."""
     notebooks = list(notebooks) if notebooks is not None else runner.discover(paths.notebooks)
     target = target or course_dir()
-    clear_outputs, clear_solutions = _notebook_preprocessors()
+    clear_outputs, clear_solutions, resolve = ClearOutputPreprocessor(), ClearSolutions(), ResolveRoles()
     written: dict[str, list[Path]] = {"student": [], "instructor": []}
     for notebook in notebooks:
         master = nbformat.read(notebook, as_version=4)
         found = exercises(master, notebook.name)
-        meta = {"chapter": notebook.stem, "exercises": [{"id": e.id, "title": e.title} for e in found]}
+        meta = {"chapter": notebook.stem,
+                "exercises": [{"id": e.id, "title": e.title, "points": e.points} for e in found]}
         for copy in ("instructor", "student"):
             nb = nbformat.from_dict(master)
             for cell in nb.cells:  # a submission's solution cells keep a mark after the student's edits
-                if has_solution(cell) and SOLUTION_TAG not in _tags(cell):
+                if has_solution(cell) and SOLUTION_TAG not in tags_of(cell):
                     cell.setdefault("metadata", {}).setdefault("tags", []).append(SOLUTION_TAG)
-            resources = {"name": notebook.name}
+            resources = {"name": notebook.name, "glued": _glued(notebook.stem, values_from)}
             nb, _ = clear_outputs.preprocess(nb, resources)
             if copy == "student":
+                nb.cells = [c for c in nb.cells if not is_hidden_check(c)]
                 nb, _ = clear_solutions.preprocess(nb, resources)
+                nb, _ = resolve.preprocess(nb, resources)
             nb.metadata["g2p_course"] = {**meta, "copy": copy}
             out = target / copy / notebook.name
             atomic.write_text(out, nbformat.writes(nb) + "\n")
@@ -174,131 +121,41 @@ def build(notebooks: Sequence[Path] | None = None, target: Path | None = None) -
     return written
 
 
-# =============================================================================================== grading
-@dataclass
-class Result:
-    exercise: Exercise
-    status: str
-    detail: str = ""
+def exercise_table(notebooks: Iterable[Path] | None = None) -> list[dict[str, Any]]:
+    """Every exercise of the chapters: chapter, id, title, points (for the instructor page and the README)."""
+    rows = []
+    for notebook in notebooks or runner.discover(paths.notebooks):
+        for ex in exercises(nbformat.read(notebook, as_version=4), notebook.name):
+            rows.append({"chapter": notebook.stem, "id": ex.id, "title": ex.title, "points": ex.points})
+    return rows
 
 
-@dataclass
-class Grade:
-    chapter: str
-    results: list[Result]
-    seconds: float
-    timed_out: bool = False
-
-    @property
-    def score(self) -> int:
-        return sum(r.status == PASS for r in self.results)
-
-    def lines(self) -> list[str]:
-        width = max((len(f"{r.exercise.id} {r.exercise.title}") for r in self.results), default=0)
-        rows = [f"{r.exercise.id} {r.exercise.title}".ljust(width) + f"  {r.status}" + (f" ({r.detail})" if r.detail else "")
-                for r in self.results]
-        note = ", time limit reached" if self.timed_out else ""
-        return rows + [f"score: {self.score}/{len(self.results)} ({self.chapter}, {self.seconds:.0f} s{note})"]
-
-
-def chapter_of(nb: Any, submission: Path) -> str:
-    """The chapter a submission is a copy of: its ``g2p_course`` metadata, else its NN_ file-name prefix."""
-
-    chapter = nb.get("metadata", {}).get("g2p_course", {}).get("chapter")
-    if chapter and (paths.notebooks / f"{chapter}.ipynb").is_file():
-        return str(chapter)
+# =============================================================================================== inputs
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``a`` would replace ``b`` (the same path once links are followed, or one inode)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
     try:
-        return runner.discover(paths.notebooks, [submission.name[:2]])[0].stem
-    except Exception:
-        raise CourseError(f"{submission}: cannot tell which chapter this is (no g2p_course metadata, "
-                          f"no NN_ prefix matching a notebook)") from None
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
-def restore_checks(nb: Any, master: Any, where: str) -> list[Exercise]:
-    """Put the source's check cells back into a submission, by exercise id; returns the submission's
-    exercises in the source's order (a check cell the student deleted is appended at the end)."""
-
-    master_exercises = exercises(master, "source notebook")
-    by_id = {e.id: e for e in exercises(nb, where, strict=False)}
-    for ex in master_exercises:
-        if ex.id in by_id:
-            nb["cells"][by_id[ex.id].check_cell]["source"] = _source(master["cells"][ex.check_cell])
-        else:
-            nb["cells"].append(nbformat.from_dict(master["cells"][ex.check_cell]))
-    theirs = {e.id: e for e in exercises(nb, where, strict=False)}
-    return [theirs[ex.id] for ex in master_exercises]
+def refuse_overwriting(output: Path, inputs: Sequence[Path], option: str) -> None:
+    for given in inputs:
+        if _same_file(output, given):
+            raise UsageError(f"{option} {output} is the submission {given}: it would be overwritten",
+                             hint=f"give {option} another file name")
 
 
-def _outcome(executed: Any, ex: Exercise) -> Result:
-    cell = executed["cells"][ex.check_cell]
-    text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-    statuses = [status for ident, status in _RESULT_LINE.findall(text) if ident == ex.id]
-    if statuses:
-        detail = ""
-        if statuses[-1] == FAIL:
-            last = [line for line in text.splitlines() if line.startswith(f"exercise {ex.id} ")][-1]
-            detail = last.split(": fail", 1)[1].lstrip(": ").strip()
-        return Result(ex, statuses[-1], detail[:200])
-    solution_errors = [o.get("ename") for i in ex.solution_cells for o in executed["cells"][i].get("outputs", [])
-                       if o.get("output_type") == "error"]
-    if "NotImplementedError" in solution_errors:
-        return Result(ex, NOT_ATTEMPTED)
-    if cell.get("execution_count") is None:
-        return Result(ex, FAIL, "not run: the time limit or an earlier error stopped the notebook")
-    errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    return Result(ex, FAIL, errors[0][:200] if errors else "the check printed no result")
-
-
-def grade(submission: Path, *, preset: str = "smoke", timeout: float = 120.0, keep: Path | None = None) -> Grade:
-    """Run ``submission`` on ``preset`` in a fresh kernel (at most ``timeout`` seconds for its cells) and
-    grade each exercise of its chapter. ``keep``: where to write the executed submission."""
-
-
-    submission = Path(submission)
-    try:
-        nb = nbformat.read(submission, as_version=4)
-    except Exception as exc:
-        raise CourseError(f"{submission}: not a readable notebook ({type(exc).__name__}: {exc})") from None
-    chapter = chapter_of(nb, submission)
-    source = paths.notebooks / f"{chapter}.ipynb"
-    master = nbformat.read(source, as_version=4)
-    graded = restore_checks(nb, master, str(submission))
-    if UPSTREAM.get(chapter):
-        runner.run(preset, only=list(UPSTREAM[chapter]), write_provenance=False)
-    parameters = runner.parameters_for(source, preset)
-    start = time.monotonic()
-    deadline = start + timeout
-    timed_out = False
-    with tempfile.TemporaryDirectory(prefix="g2p-course-") as tmp:
-        given, executed_path = Path(tmp) / "submission.ipynb", Path(tmp) / "executed.ipynb"
-        nbformat.write(nb, given)
-        # figures go to figures/course-<preset>/, so grading never replaces the figures of the preset's book
-        env = {"G2P_NOTEBOOK": chapter, "G2P_PRESET": f"course-{preset}", "G2P_RUN_ID": "course-check"}
-        with runner._environment(env):
-            try:
-                papermill.execute_notebook(
-                    str(given), str(executed_path), parameters=parameters, kernel_name=runner.KERNEL,
-                    cwd=str(paths.root), progress_bar=False, log_output=False, allow_errors=True,
-                    timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
-                )
-            except papermill.PapermillExecutionError:
-                pass  # errors are graded below, cell by cell
-            except Exception as exc:  # the time limit (nbclient's CellTimeoutError), a dead kernel
-                timed_out = time.monotonic() >= deadline - 1 or "timeout" in type(exc).__name__.lower()
-                if not timed_out:
-                    raise CourseError(f"{submission}: the notebook could not be run ({type(exc).__name__}: {exc})") from None
-        if not executed_path.is_file():
-            raise CourseError(f"{submission}: the kernel produced no executed notebook")
-        executed = nbformat.read(executed_path, as_version=4)
-        if keep is not None:
-            atomic.write_text(keep, nbformat.writes(executed))
-    # papermill may insert an injected-parameters cell: find each check cell again in the executed copy
-    positions = {e.id: e for e in exercises(executed, "executed submission", strict=False)}
-    results = []
-    for ex in graded:
-        moved = positions[ex.id]
-        results.append(_outcome(executed, moved))
-    return Grade(chapter, results, time.monotonic() - start, timed_out)
+def refuse_inside(folder: Path, inputs: Sequence[Path], option: str) -> None:
+    """``course grade --out folder`` writes ``gradebook.csv`` and ``feedback/``: neither may be an input."""
+    feedback = Path(os.path.realpath(folder / "feedback"))
+    refuse_overwriting(folder / "gradebook.csv", inputs, option)
+    for given in inputs:
+        if feedback in Path(os.path.realpath(given)).parents:
+            raise UsageError(f"{option} {folder}: the submission {given} is inside its feedback/ folder, which is "
+                             "rewritten", hint=f"give {option} another folder")
 
 
 # =============================================================================================== CLI
@@ -308,49 +165,109 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b = sub.add_parser("build", help="write course/student and course/instructor copies of the chapters")
     b.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="only these chapters (stem or number)")
     b.add_argument("--target", type=Path, help="folder to write into (default: course/ under the output root)")
-    c = sub.add_parser("check", help="grade a student notebook: one line per exercise and a score")
+    b.add_argument("--values-from", default="quick", choices=presets.PRESETS,
+                   help="preset whose executed chapters give the numbers in the student copies' prose (default: quick)")
+    c = sub.add_parser("check", help="grade one student notebook: one line per exercise and a score")
     c.add_argument("submission", type=Path)
-    c.add_argument("--preset", default="smoke", help="parameter preset to run it with (default: smoke)")
-    c.add_argument("--timeout", type=_seconds, default=120.0,
-                   help="seconds the submission's cells may take in all (default: 120)")
-    c.add_argument("--keep", type=Path, help="write the executed submission here")
+    _grading_options(c)
+    c.add_argument("--keep", type=Path, help="write the executed submission here (never over the submission)")
+    g = sub.add_parser("grade", help="grade a class: gradebook.csv and a feedback file per student")
+    g.add_argument("submissions", type=Path, nargs="+",
+                   help="notebooks, or folders of STUDENT.ipynb or STUDENT/NN_chapter.ipynb")
+    _grading_options(g)
+    g.add_argument("--out", type=Path, help="folder for gradebook.csv and feedback/ (default: course/grades/)")
+    g.add_argument("--jobs", type=positive_int, help="submissions graded at once (default: the cores)")
+
+
+def _grading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="smoke", choices=presets.PRESETS,
+                        help="parameter preset to run it with (default: smoke)")
+    parser.add_argument("--timeout", type=_seconds, default=120.0,
+                        help="seconds a submission's cells may take in all (default: 120)")
 
 
 def _seconds(text: str) -> float:
-
     value = finite_float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value:g}")
     return value
 
 
-def main(args: argparse.Namespace) -> int:
-
-    if args.course_command == "build":
-        tic = time.perf_counter()
-        written = build(runner.discover(paths.notebooks, args.only), args.target)
-        for copy, files in written.items():
-            print(f"{copy}: {len(files)} notebook(s) -> {paths.shown(files[0].parent) if files else '-'}")
-        n = sum(len(exercises(_read(p))) for p in written["instructor"])
-        print(f"{n} exercise(s), built in {time.perf_counter() - tic:.1f} s")
-        return 0
-    if not args.submission.is_file():
-        raise InputError("no such notebook", path=args.submission)
-    result = grade(args.submission, preset=args.preset, timeout=args.timeout, keep=args.keep)
-    print("\n".join(result.lines()))
+def _build_main(args: argparse.Namespace) -> int:
+    tic = time.perf_counter()
+    written = build(runner.discover(paths.notebooks, args.only), args.target, args.values_from)
+    for copy, files in written.items():
+        print(f"{copy}: {len(files)} notebook(s) -> {paths.shown(files[0].parent) if files else '-'}")
+    n = sum(len(exercises(nbformat.read(p, as_version=4))) for p in written["instructor"])
+    print(f"{n} exercise(s), built in {time.perf_counter() - tic:.1f} s")
     return 0
 
 
-def _read(path: Path) -> Any:
+class Interrupted(G2PError):
+    """Ctrl-C while grading: the kernels were shut down and nothing was written."""
 
-    return nbformat.read(path, as_version=4)
+    exit_code = 130
 
 
-def exercise_table(notebooks: Iterable[Path] | None = None) -> list[dict[str, str]]:
-    """Every exercise of the chapters: chapter, id, title (for the instructor page and the README)."""
+def _check_main(args: argparse.Namespace) -> int:
+    from g2p import grading
 
-    rows = []
-    for notebook in notebooks or runner.discover(paths.notebooks):
-        for ex in exercises(_read(notebook), notebook.name):
-            rows.append({"chapter": notebook.stem, "id": ex.id, "title": ex.title})
-    return rows
+    if not args.submission.is_file():
+        raise InputError("no such notebook", path=args.submission)
+    if args.keep is not None:
+        refuse_overwriting(args.keep, [args.submission], "--keep")
+    try:
+        result = grading.grade(args.submission, preset=args.preset, timeout=args.timeout,
+                               keep_executed=args.keep is not None)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while grading {args.submission}: its kernel was shut down, nothing "
+                          "was written") from None
+    if args.keep is not None:
+        atomic.write_text(args.keep, nbformat.writes(result.executed))
+    print("\n".join(result.lines()))
+    if result.broken_checks:
+        raise CourseError(f"{paths.notebooks / (result.chapter + '.ipynb')}: the check of exercise "
+                          f"{result.broken_checks[0].exercise.id} is broken ({result.broken_checks[0].detail})")
+    return 0
+
+
+def _grade_main(args: argparse.Namespace) -> int:
+    from g2p import gradebook, grading
+
+    jobs = gradebook.find_submissions(args.submissions)
+    out = args.out or course_dir() / "grades"
+    inputs = [job.submission for job in jobs]
+    refuse_inside(out, inputs, "--out")
+
+    def progress(g: grading.Grade, done: int, total: int) -> None:
+        what = "could not be graded" if not g.results else f"{g.score:g}/{g.max_score:g}"
+        print(f"[{done}/{total}] {g.student} {g.chapter or Path(g.submission).name}: {what}", flush=True)
+
+    tic = time.perf_counter()
+    try:
+        grades = gradebook.grade_many(jobs, preset=args.preset, timeout=args.timeout, workers=args.jobs,
+                                    hide=[*inputs, out], progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while grading {len(jobs)} submission(s): the kernels were shut down, no "
+                          "gradebook or feedback was written") from None
+    book, feedback = gradebook.write_gradebook(grades, out)
+    failed = [g for g in grades if not g.results]
+    broken = sorted({f"{g.chapter} {r.exercise.id}" for g in grades for r in g.broken_checks})
+    print(f"{len(grades) - len(failed)} of {len(grades)} submission(s) graded in {time.perf_counter() - tic:.0f} s "
+          f"-> {paths.shown(book)}, {len(feedback)} feedback file(s) in {paths.shown(out / 'feedback')}")
+    if failed:
+        print(f"error: {len(failed)} submission(s) could not be graded, e.g. {failed[0].warnings[0].removeprefix('error: ')} "
+              f"(their rows in {paths.shown(book)} say why)", file=sys.stderr)
+        return 1
+    if broken:
+        print(f"error: broken check(s): {', '.join(broken)} (see the gradebook's messages)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.course_command == "build":
+        return _build_main(args)
+    if args.course_command == "check":
+        return _check_main(args)
+    return _grade_main(args)

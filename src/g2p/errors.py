@@ -12,6 +12,7 @@ without a traceback unless ``--debug`` or ``G2P_DEBUG=1`` asks for one.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -73,3 +74,40 @@ class ConfigError(InputError):
 
 class ChecksumError(InputError):
     """A file's sha256 differs from the one recorded for it."""
+
+
+#: What to do about the operating system's refusals a user can cause (or fix): one hint per errno.
+OS_ERROR_HINTS: dict[int, str] = {
+    errno.ENOSPC: "free space on that disk, or point G2P_OUTPUT_ROOT (or the option) at another disk",
+    errno.EDQUOT: "your disk quota is used up: free space, or write to another disk",
+    errno.EFBIG: "the file is larger than the file system or a limit (ulimit -f) allows: "
+                 "write to another disk or raise the limit",
+    errno.EACCES: "check the permissions of that path (or choose another one)",
+    errno.EPERM: "check the permissions of that path (or choose another one)",
+    errno.EROFS: "that file system is read-only: choose a writable folder",
+    errno.ENAMETOOLONG: "use a shorter path",
+    errno.EMFILE: "too many open files: raise the limit (ulimit -n) or run fewer jobs at once",
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "that path is a folder: give a file name",
+    errno.ENOTEMPTY: "the folder is not empty",
+    errno.EEXIST: "something already exists at that path",
+    errno.ELOOP: "the path has a symbolic link loop",
+    errno.EIO: "the disk reported an input/output error: check the device",
+}
+
+
+def describe_os_error(exc: OSError) -> str | None:
+    """One line for an ``OSError`` a user can act on (``<file>: <reason> (<what to do>)``), or None
+    when it names no file and is not one of :data:`OS_ERROR_HINTS`' kinds (then it is a bug)."""
+    hint = OS_ERROR_HINTS.get(exc.errno) if exc.errno is not None else None
+    filename = getattr(exc, "filename", None)
+    if filename is None and hint is None:
+        return None
+    reason = exc.strerror or type(exc).__name__
+    if reason[:1].isupper() and reason[1:2].islower():
+        reason = reason[0].lower() + reason[1:]
+    where = f"{filename}: " if filename is not None else ""
+    if getattr(exc, "filename2", None):
+        where = f"{filename} → {exc.filename2}: "
+    return f"{where}{reason}" + (f" ({hint})" if hint else "")

@@ -12,6 +12,9 @@ Two roots:
   It is ``root`` unless ``$G2P_OUTPUT_ROOT`` says otherwise; the test suite points it at a temporary
   folder so that ``make test`` never touches the reader's book.
 
+``$G2P_NOTEBOOKS`` names another folder of chapter notebooks: the grader gives a submission's kernel
+solution-free copies there (:mod:`g2p.grading`), since the sources themselves are hidden from it.
+
 Downloads (``data/raw``) and the content-addressed caches (``data/cache``: parsed ontologies, file
 digests) stay under ``root``: they are keyed by content, so every output root can share them.
 
@@ -44,7 +47,7 @@ output_root: Path = Path(os.environ.get(OUTPUT_ROOT_ENV) or root).resolve()
 
 # source tree
 src: Path = root / "src" / "g2p"
-notebooks: Path = root / "notebooks"
+notebooks: Path = Path(os.environ.get("G2P_NOTEBOOKS") or root / "notebooks")
 params: Path = root / "params"
 book: Path = root / "book"
 benchmarks: Path = root / "benchmarks"
@@ -62,7 +65,8 @@ book_html: Path = output_root / "_build" / "html"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
-def _checked_name(value: str, what: str) -> str:
+def checked_name(value: str, what: str) -> str:
+    """``value`` when it is a plain folder name (no ``/``, not ``.`` or ``..``); else InputError."""
     from g2p.errors import InputError
 
     if not isinstance(value, str) or not _NAME.match(value) or value in (".", ".."):
@@ -91,12 +95,12 @@ def shared_mirror() -> Path:
 
 
 def processed_dataset(name: str) -> Path:
-    return processed / _checked_name(name, "dataset")
+    return processed / checked_name(name, "dataset")
 
 
 def build_dir(preset: str) -> Path:
     """``build/<preset>/``: the executed notebooks and the provenance of one preset."""
-    return build / _checked_name(preset, "preset")
+    return build / checked_name(preset, "preset")
 
 
 def executed_dir(preset: str) -> Path:
@@ -106,14 +110,14 @@ def executed_dir(preset: str) -> Path:
 def figures_dir(preset: str | None = None) -> Path:
     """``figures/<preset>/``; the preset defaults to ``$G2P_PRESET`` (set by the runner), else
     ``interactive``."""
-    return figures / _checked_name(preset or os.environ.get("G2P_PRESET") or "interactive", "preset")
+    return figures / checked_name(preset or os.environ.get("G2P_PRESET") or "interactive", "preset")
 
 
 def run_dir(preset: str, experiment: str) -> Path:
     """``runs/<preset>/<experiment>``; ``experiment`` may have ``/`` levels but never leaves ``runs/``."""
     from g2p.errors import InputError
 
-    _checked_name(preset, "preset")
+    checked_name(preset, "preset")
     parts = str(experiment).replace("\\", "/").split("/")
     if not all(_NAME.match(p) and p not in (".", "..") for p in parts):  # also no "", i.e. no leading or double "/"
         raise InputError(

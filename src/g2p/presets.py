@@ -15,7 +15,9 @@ and ``block.key`` (:class:`g2p.errors.ConfigError`), instead of being dropped si
 * a configuration block's keys: the fields of its dataclass, each of the field's annotated type;
   :func:`build` makes the dataclass (for :mod:`g2p.config`) so its own range checks
   (``epochs >= 1`` …) also name the file and block;
-* ``common``'s keys: declared by some notebook or a field of some configuration block.
+* ``common``'s keys: declared by some notebook or a field of some configuration block;
+* every notebook parameter's value in its range (:data:`PARAMETER_RANGES`: ``n_boot: 0`` or
+  ``fdr: 2`` name their line), and each key once per block (YAML would keep the last of two).
 
 Validation reads the notebooks' JSON and the dataclasses' source (``ast``), not the modules, so
 loading a preset stays cheap (no torch import).
@@ -36,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from g2p import paths
+from g2p import paths, ranges
 from g2p.errors import ConfigError, InputError
 
 PRESETS = ("smoke", "quick", "paper")
@@ -53,6 +55,72 @@ CODE_KEYS: dict[str, dict[str, str | tuple[str, str]]] = {
 }
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 _ANY = object()
+
+
+def _seed(field: str, value: object) -> None:
+    ranges.integer(field, value, minimum=0, maximum=2**32 - 1, optional=True)
+
+
+def _seeds(field: str, value: object) -> None:
+    if value is not None:
+        ranges.integers(field, value, minimum=0, maximum=2**32 - 1)
+
+
+def _count(minimum: int = 1, maximum: int | None = None) -> object:
+    return lambda field, value: ranges.integer(field, value, minimum=minimum, maximum=maximum, optional=True)
+
+
+def _scale(field: str, value: object) -> None:
+    ranges.number(field, value, optional=True)
+
+
+def _open_fraction(field: str, value: object) -> None:
+    ranges.number(field, value, above=0.0, below=1.0, optional=True)
+
+
+def _names(field: str, value: object) -> None:
+    if value is not None and (not isinstance(value, list) or not value
+                              or not all(isinstance(v, str) and v for v in value)):
+        raise ranges.RangeError(field, f"must be a non-empty list of names, got {value!r}")
+
+
+#: The range of every notebook parameter (by name, whichever notebook declares it): a preset value
+#: outside it fails where it is read, naming the line, instead of inside a kernel. ``None`` stays
+#: allowed (the notebooks' "the preset's value" / "all").
+PARAMETER_RANGES: dict[str, object] = {
+    "seed": _seed, "seeds": _seeds, "ablation_seeds": _seeds,
+    "datasets": _names, "variants": _names,
+    "workers": _count(1, 256), "min_genes": _count(1), "max_genes": _count(3),
+    "n_boot": _count(1, 1_000_000), "per_bin": _count(1), "concepts_per_term": _count(1), "min_true": _count(1),
+    "top_k": _count(1), "explorer_concepts": _count(1), "explorer_genes": _count(1),
+    "fdr": _open_fraction, "false_positive_rate": _open_fraction,
+    "image_size": _count(16, 1024), "k": _count(1, 8), "max_species": _count(1), "per_species": _count(1),
+    "n_eval": _count(1), "num_images": _count(1, 1000), "ablation_images": _count(1, 1000),
+    "num_inference_steps": _count(1, 10_000), "evaluator_epochs": _count(1, 100_000),
+    "sweep_records": _count(1), "sweep_points": _count(2, 1000), "sweep_images": _count(1, 1000),
+    "sweep_max_lat": lambda field, value: ranges.number(field, value, above=0.0, maximum=90.0, optional=True),
+    "guidance_scale": _scale, "environment_guidance_scale": _scale, "alignment_scale": _scale,
+    "lambda_ex": lambda field, value: ranges.number(field, value, minimum=0.0, optional=True),
+    "lambda_go": lambda field, value: ranges.number(field, value, minimum=0.0, optional=True),
+    "tau": lambda field, value: ranges.number(field, value, above=0.0, optional=True),
+    "cpu_threads": _count(1, 4096),
+}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one block (lines {seen[key]} and {line}); "
+                    "YAML would keep the last one silently", key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def preset_file(preset: str) -> Path:
@@ -223,7 +291,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc.reason})", path=path) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -266,6 +334,16 @@ class _Checker:
         if not _matches(value, kind):
             self.fail(keys, f"expected {_expected_name(kind)}, got {_type_name(value)} {value!r}")
 
+    def in_range(self, keys: tuple[str, ...], value: object) -> None:
+        """A notebook parameter's value in :data:`PARAMETER_RANGES`' range for its name."""
+        check = PARAMETER_RANGES.get(keys[-1])
+        if check is None:
+            return
+        try:
+            check(keys[-1], value)  # type: ignore[operator]
+        except ranges.RangeError as exc:
+            self.fail(keys, str(exc))
+
 
 def _closest(key: str, allowed: Mapping[str, object]) -> str | None:
     import difflib
@@ -293,6 +371,9 @@ def validate(data: Mapping[str, Any], path: Path, lines: dict[tuple[str, ...], i
         allowed: dict[str, object] = {name: _kind_of_default(default) for name, default in defaults.items()}
         allowed.update(CODE_KEYS.get(stem, {}))
         check.keys((stem,), block, allowed, f"notebook {stem} (not a name its parameters cell declares)")
+        for key, value in block.items():
+            if key in defaults:
+                check.in_range((stem, str(key)), value)
     for name, fields in schemas.items():
         if fields is not None:
             check.keys((name,), data.get(name) or {}, fields, f"{SCHEMAS[name][1]} ({SCHEMAS[name][0]})")
@@ -304,6 +385,10 @@ def validate(data: Mapping[str, Any], path: Path, lines: dict[tuple[str, ...], i
         for name, kind in (fields or {}).items():
             common_allowed.setdefault(name, kind)
     check.keys(("common",), data["common"], common_allowed, "the common block (no notebook declares it)")
+    notebook_names = {name for defaults in declared.values() for name in defaults}
+    for key, value in data["common"].items():
+        if key in notebook_names:
+            check.in_range(("common", str(key)), value)
 
 
 @functools.lru_cache(maxsize=8)
@@ -333,8 +418,24 @@ def build(preset: str, name: str, values: Mapping[str, Any]) -> Any:
     try:
         return cls.from_dict(values) if hasattr(cls, "from_dict") else cls(**values)
     except (ValueError, TypeError) as exc:
-        path = preset_file(preset)
-        _, lines = _read(path)
-        raise ConfigError(str(exc), path=path, line=lines.get((name,)), field=name,
-                          hint=f"fix the {name} block") from exc
+        raise located(exc, preset, name, hint=f"fix the {name} block") from exc
+
+
+def located(exc: Exception, preset: str, block: str, *, hint: str | None = None,
+            fallback: str | None = None) -> ConfigError:
+    """``exc`` from building ``block``'s dataclass as a :class:`ConfigError` naming the YAML line of
+    the field at fault (a :class:`g2p.ranges.RangeError`'s ``field``): the block's own key, else
+    ``common``'s (whose values the block inherits)."""
+    path = preset_file(preset)
+    _, lines = _read(path)
+    field = getattr(exc, "field", None)
+    if field is None:
+        return ConfigError(str(exc), path=path, line=lines.get((block,)), field=block, hint=hint)
+    parts = tuple(block.split("."))
+    for keys in ((*parts, field), ("common", field)):
+        if keys in lines:
+            return ConfigError(str(exc), path=path, line=lines[keys], field=".".join(keys), hint=hint)
+    # not in the file: a default, or a value given on top of the preset (a notebook parameter)
+    return ConfigError(str(exc), path=path, line=lines.get(parts[:1]), field=f"{block}.{field}",
+                       hint=fallback or hint)
 

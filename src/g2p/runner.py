@@ -10,12 +10,17 @@
 * each notebook receives only the preset values for the names its ``parameters`` cell declares;
 * the kernel sees ``G2P_NOTEBOOK``, ``G2P_PRESET`` and ``G2P_RUN_ID`` (one run id per invocation);
 * a notebook is skipped when the hash of its inputs (notebook file, the ``g2p`` modules it imports and
-  the package data, its parameters, the data manifest, and the hashes of the chapters it reads from;
+  the package data, its parameters, the pins of the raw files it reads, and the hashes of the chapters it reads from;
   :mod:`g2p.stamps`) equals the stamp
   beside its executed copy; the stamp is written only after success;
 * each executed copy gets a provenance banner after its title cell;
 * a failure raises :class:`NotebookExecutionError` naming the notebook and the failing cell, and keeps
-  the failed copy in ``build/<preset>/executed/failed/`` for inspection.
+  the failed copy in ``build/<preset>/executed/failed/`` for inspection;
+* an interrupt (Ctrl-C) or a time limit (SIGTERM, e.g. from ``timeout`` or a CI job) stops the kernel
+  quietly: the kernel's own output (its log, and the tracebacks of a kernel shut down mid-cell:
+  ``ZMQError … Socket operation on non-socket``) goes to a log file beside the execution, never to the
+  terminal, the interrupted notebook leaves no executed copy or stamp behind, and the command prints
+  one line (:class:`RunInterrupted`).
 
 ``python -m g2p book --preset quick`` builds the Jupyter Book from that preset's executed notebooks
 (see :func:`build_book`).
@@ -28,6 +33,7 @@ import ast
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
@@ -42,8 +48,10 @@ from typing import Any
 import nbformat
 
 from g2p import atomic, bookpages, config, landing, paths, presets, provenance
-from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, stamp_path
+from g2p.kernels import RunInterrupted, quiet_kernel_manager
+from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, raw_sources, stamp_path
 from g2p.errors import G2PError, InputError
+from g2p.exercise_cells import student_view
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 FAILED = "failed"
@@ -181,6 +189,7 @@ def execute_notebook(
 
     with atomic.temporary_directory(target) as tmp:
         scratch = tmp / target.name
+        kernel_log = tmp / "kernel.log"
         start = time.perf_counter()
         try:
             with _environment(env):
@@ -192,12 +201,22 @@ def execute_notebook(
                     cwd=str(paths.root),
                     progress_bar=progress_bar,
                     log_output=False,
+                    kernel_manager_class=quiet_kernel_manager(kernel_log),
                 )
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (g2p.cli raises Terminated for it)
+            # nbclient's cell task, cut off, fails with DeadKernelError once the kernel is gone; asyncio
+            # would log that as "Task exception was never retrieved" when the process exits
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+            raise RunInterrupted(f"notebook {target.name} stopped after {time.perf_counter() - start:.0f} s; its "
+                                 "kernel was shut down and nothing of this execution was kept "
+                                 "(run again to execute it)") from exc
         except Exception as exc:
             failed_copy = None
             if scratch.exists():
                 failed_copy = target.parent / FAILED / target.name
                 atomic.write_bytes(failed_copy, scratch.read_bytes())
+            if kernel_log.is_file() and kernel_log.stat().st_size:  # a kernel that died says why here
+                atomic.write_bytes(target.parent / FAILED / f"{target.stem}.kernel.log", kernel_log.read_bytes())
             raise _failure(target.name, exc, failed_copy) from exc
         nb = nbformat.read(scratch, as_version=4)
         _add_banner(nb, banner, {**metadata, "seconds": round(time.perf_counter() - start, 2)})
@@ -207,6 +226,20 @@ def execute_notebook(
 
 def _log(message: str) -> None:
     print(f"[g2p run] {message}", file=sys.stderr, flush=True)
+
+
+def notebook_digests(preset: str, notebooks: Sequence[Path]) -> dict[str, str]:
+    """Each notebook's input hash under ``preset`` (:func:`g2p.stamps.input_hash`), in order: its file,
+    parameters, code, the pins of the raw files it reads, and the hashes of the chapters it reads from
+    (all earlier ones, if undeclared), so a rerun upstream makes it stale too."""
+    manifest = data_manifest()
+    digests: dict[str, str] = {}
+    for notebook in notebooks:
+        params = parameters_for(notebook, preset)
+        upstream = "".join(digests.get(stem, "") for stem in READS.get(notebook.stem, tuple(digests)))
+        digests[notebook.stem] = input_hash(notebook, params, code=notebook_code_digest(notebook),
+                                            manifest=raw_sources(notebook.stem, params, manifest), upstream=upstream)
+    return digests
 
 
 def run(
@@ -228,19 +261,13 @@ def run(
     git = provenance.git_state()
     run_id = run_id or provenance.new_run_id(git)
     device = provenance.device_description()
-    manifest = data_manifest()
     records: list[provenance.NotebookRecord] = []
     _log(f"preset {preset}, run id {run_id}, device {device}, {len(selected)} notebook(s)")
     with _run_lock(executed_dir):
-        digests: dict[str, str] = {}
+        digests = notebook_digests(preset, everything)
         for notebook in everything:
             params = parameters_for(notebook, preset)
-            # a notebook is stale when a chapter it reads from reran (all earlier ones, if undeclared)
-            reads = READS.get(notebook.stem, tuple(digests))
-            upstream = "".join(digests.get(stem, "") for stem in reads)
-            digest = input_hash(notebook, params, code=notebook_code_digest(notebook), manifest=manifest,
-                                upstream=upstream)
-            digests[notebook.stem] = digest
+            digest = digests[notebook.stem]
             if notebook not in selected:
                 continue
             target = executed_dir / notebook.name
@@ -428,12 +455,14 @@ def build_book(preset: str = "quick", path_output: Path | None = None, *, source
         raise G2PError(f"jupyter-book failed (exit {exc.returncode}); warnings are errors (-W)", path=stage,
                        hint="the Sphinx messages above name the page") from exc
     html = output / "_build" / "html"
-    # The page's download button serves _sources/<page>.ipynb: make it the executed notebook exactly as
-    # papermill wrote it (runnable in Jupyter), not the staged page (figure blocks, folded cells).
+    # The page's download button serves _sources/<page>.ipynb: make it the executed notebook as papermill
+    # wrote it (runnable in Jupyter), not the staged page (figure blocks, folded cells), but with the
+    # exercises' solutions and hidden checks taken out as on the page (the book is for students too).
     for notebook in sorted((build_dir / "executed").glob(NOTEBOOK_GLOB)):
         download = html / "_sources" / "build" / "executed" / notebook.name
         if download.parent.is_dir():
-            shutil.copy2(notebook, download)
+            view = student_view(json.loads(notebook.read_text()), notebook.name)
+            atomic.write_text(download, json.dumps(view, indent=1, ensure_ascii=False) + "\n")
     return html
 
 

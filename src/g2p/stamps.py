@@ -1,11 +1,14 @@
 """Whether an executed notebook is still current: the hash of everything it depends on, and its stamp.
 
-A notebook's inputs are its own file, its parameters, the pinned raw-data checksums, the hash of the
-notebook before it (later notebooks read what earlier ones wrote), and the code it runs: the ``g2p``
-modules its cells import, followed transitively through the package's own imports (module-level or
-inside functions, plus modules named in strings such as ``"g2p.genepheno.train"`` that code imports
-with ``importlib``), their packages' ``__init__`` files, and the package's data files. Editing a
-diffusion module therefore reruns notebooks 05–06 and leaves the GenePheno chapters' stamps alone.
+A notebook's inputs are its own file, its parameters, the pinned checksums of the raw files IT reads
+(:func:`raw_sources`: the sources of the datasets in its ``datasets`` parameter, or the diffusion half's
+files), the hashes of the chapters it reads from (later notebooks read what earlier ones wrote), and the
+code it runs: the ``g2p`` modules its cells import, followed transitively through the package's own
+imports (module-level or inside functions, plus modules named in strings such as
+``"g2p.genepheno.train"`` that code imports with ``importlib``), their packages' ``__init__`` files, and
+the package's data files other than the data manifest (whose pins enter through :func:`raw_sources`).
+Editing a diffusion module therefore reruns notebooks 05–06 and leaves the GenePheno chapters' stamps
+alone, and adding a source (a new dataset's files) leaves the chapters that do not read it alone.
 
 The import graph is read from the source with ``ast``: nothing is imported to compute a stamp.
 """
@@ -21,14 +24,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from g2p import paths
 
 STAMP_SUFFIX = ".hash"
 PACKAGE = "g2p"
-# Package data that changes results as much as code does (sources.yaml pins the raw inputs).
+# Package data that changes results as much as code does; the data manifest is left out, because each
+# notebook's stamp holds the pins of the raw files it reads (raw_sources).
 PACKAGE_DATA = ("*.yaml", "*.yml", "*.tsv", "*.json")
+DATA_MANIFEST = "data/sources.yaml"
 _MODULE_STRING = re.compile(r"^g2p(?:\.\w+)+$")
 #: The chapters whose outputs (curated data, trained models) a chapter reads: a rerun of one of them
 #: makes the chapter stale too. The course's grader runs (or reuses) them before a submission.
@@ -39,6 +42,17 @@ READS: dict[str, tuple[str, ...]] = {
     "04_interpretability": ("01_data_curation", "02_train_genepheno", "03_evaluate"),
     "05_train_g2pdiffusion": (),
     "06_generate_phenotypes": ("05_train_g2pdiffusion",),
+}
+#: The raw files a chapter reads: ``"datasets"`` = the sources of the datasets its ``datasets``
+#: parameter names (from the dataset table, :func:`g2p.data.specs.sources_for`), or a tuple of source
+#: names. A chapter not listed reads every source.
+RAW_INPUTS: dict[str, str | tuple[str, ...]] = {
+    "01_data_curation": "datasets",
+    "02_train_genepheno": "datasets",
+    "03_evaluate": "datasets",
+    "04_interpretability": "datasets",
+    "05_train_g2pdiffusion": ("bold_coi", "taesd_config", "taesd_weights"),
+    "06_generate_phenotypes": ("bold_coi", "taesd_config", "taesd_weights"),
 }
 
 
@@ -117,6 +131,8 @@ def module_closure(roots: Iterable[str], src: Path | None = None) -> set[str]:
 
 def notebook_modules(notebook: Path, src: Path | None = None) -> set[str]:
     """Every ``g2p`` module the code cells of ``notebook`` run, directly or through other modules."""
+    import nbformat  # local: artifacts.code_digest imports this module for its closure only
+
     nb = nbformat.read(notebook, as_version=4)
     roots: set[str] = set()
     for cell in nb.cells:
@@ -130,7 +146,7 @@ def notebook_modules(notebook: Path, src: Path | None = None) -> set[str]:
 # --------------------------------------------------------------------------------------- hashing
 def _data_files(src: Path) -> list[Path]:
     return sorted({f for pattern in PACKAGE_DATA for f in src.rglob(pattern)
-                   if f.is_file() and "__pycache__" not in f.parts})
+                   if f.is_file() and "__pycache__" not in f.parts and f.relative_to(src).as_posix() != DATA_MANIFEST})
 
 
 def source_digest(src: Path | None = None, modules: Iterable[str] | None = None) -> str:
@@ -157,6 +173,19 @@ def data_manifest() -> dict[str, str]:
     from g2p.data import sources  # the data layer is a floor above; the runner is the only caller
 
     return dict(sources.checksums())
+
+
+def raw_sources(notebook: str, parameters: Mapping[str, Any], manifest: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The pinned checksums of the raw files the chapter ``notebook`` (a stem) reads with ``parameters``
+    (see :data:`RAW_INPUTS`); ``manifest`` is every pin (default: :func:`data_manifest`)."""
+    from g2p.data import specs
+
+    manifest = dict(manifest if manifest is not None else data_manifest())
+    reads = RAW_INPUTS.get(notebook)
+    if reads is None:
+        return manifest
+    names = specs.sources_for(parameters.get("datasets") or ()) if reads == "datasets" else list(reads)
+    return {name: manifest[name] for name in names if name in manifest}
 
 
 def input_hash(

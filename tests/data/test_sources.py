@@ -6,15 +6,18 @@ import csv
 import functools
 import hashlib
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from g2p import paths
 from g2p.data import sources
+from g2p.data.errors import DataFormatError
 from g2p.data.sources import ChecksumMismatchError, Resolver, Source, SourceUnavailableError
 from g2p.errors import InputError
 
@@ -224,12 +227,12 @@ def test_resolve_dir_needs_all_members_in_one_root(tmp_path: Path) -> None:
     _place(mirror, weights.path, b"damaged")
     with pytest.raises(ChecksumMismatchError, match="weights.bin"):
         resolver.resolve_dir("m")
-    with pytest.raises(KeyError, match="unknown source group"):
+    with pytest.raises(InputError, match="unknown source group"):
         resolver.resolve_dir("nope")
 
 
 def test_unknown_source_lists_known_names(tmp_path: Path) -> None:
-    with pytest.raises(KeyError, match="tiny"):
+    with pytest.raises(InputError, match="tiny"):
         _resolver(tmp_path, _source()).resolve("tiniest")
 
 
@@ -238,7 +241,10 @@ def test_unknown_source_lists_known_names(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_verify_and_verify_all_use_the_hash_cache(tmp_path: Path) -> None:
+def test_verify_and_verify_all_use_the_hash_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from g2p import checksums
+
+    monkeypatch.setattr(checksums, "RACY_S", 0.0)  # memoise files written a moment ago (see the next test)
     mirror = tmp_path / "mirror"
     good = _place(mirror, "a/good.obo", PAYLOAD)
     _place(mirror, "a/bad.obo", b"other bytes")
@@ -255,6 +261,31 @@ def test_verify_and_verify_all_use_the_hash_cache(tmp_path: Path) -> None:
     # A changed file (size/mtime differ) is hashed again rather than served from the cache.
     good.write_bytes(PAYLOAD + b"x")
     assert resolver.verify_all()["good"] == "mismatch"
+
+
+def test_the_digest_cache_never_stands_in_for_a_rewritten_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other bytes of the same size with the mtime set back (``touch -d``, ``cp -p``) get a new ctime,
+    which the memo is keyed on; a file changed just before it was hashed is not memoised at all."""
+    import os
+    import time
+
+    from g2p import checksums
+
+    cache = checksums.DigestCache(tmp_path / "cache" / "sha256.json")
+    path = _place(tmp_path, "f.bin", b"a" * 100)
+    assert cache.sha256(path) == hashlib.sha256(b"a" * 100).hexdigest()
+    assert not cache.file.exists(), "a file written within RACY_S of its hashing must not be memoised"
+    monkeypatch.setattr(checksums, "RACY_S", 0.05)
+    time.sleep(0.1)
+    assert cache.sha256(path) == hashlib.sha256(b"a" * 100).hexdigest()
+    entry = json.loads(cache.file.read_text())[str(path.resolve())]
+    assert {"size", "mtime_ns", "ctime_ns", "inode", "device", "sha256"} <= set(entry)
+    stat = path.stat()
+    time.sleep(0.05)
+    path.write_bytes(b"b" * 100)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert cache.sha256(path) == hashlib.sha256(b"b" * 100).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,23 +309,31 @@ def test_manifest_names_and_fields() -> None:
     assert sources.checksums() == {s.name: s.sha256 for s in entries}
 
 
+def _release_manifest() -> list[Source]:
+    """The package's manifest (the data release); a user's own files live in $G2P_EXTRA_SOURCES manifests."""
+    return list(sources.load_manifest(sources.MANIFEST_FILE)[0].values())
+
+
 @needs_mirror
 def test_manifest_matches_mirror_manifest_tsv() -> None:
     with open(MIRROR / "MANIFEST.tsv", newline="") as fh:
         pinned = {row["path"]: row for row in csv.DictReader(fh, delimiter="\t")}
-    for source in sources.manifest():
-        assert source.path in pinned, source.name
+    release = [s for s in _release_manifest() if s.path in pinned]  # a row of the user's own may be in the file too
+    for source in release:
         assert source.sha256 == pinned[source.path]["sha256"], source.name
         assert source.bytes == int(pinned[source.path]["bytes"]), source.name
-    covered = {s.path for s in sources.manifest()}
-    assert set(pinned) - covered == {"README.md"}
+    covered = {s.path for s in release}
+    assert set(pinned) - covered == {"README.md"}, "every file of the data release has a manifest entry"
 
 
 @needs_mirror
 def test_every_source_resolves_from_the_shared_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(sources.MIRROR_ENV, raising=False)
     resolver = Resolver(raw_dir=tmp_path / "raw", hash_cache=tmp_path / "h.json", progress=False)
-    for source in sources.manifest():
+    for source in _release_manifest():
+        if not (MIRROR / source.path).is_file():  # not a release file: the user's own, resolved where they keep it
+            assert sources.Resolver(progress=False).locate(source.name) is not None, source.name
+            continue
         assert resolver.resolve(source.name) == MIRROR / source.path
     assert resolver.resolve_dir("taesd") == MIRROR / "models" / "taesd"
     assert resolver.verify("mgi_marker_symbols") == MIRROR / "mouse" / "MGI_marker_symbols.tsv.gz"
@@ -310,3 +349,19 @@ def test_bioscan1m_image(monkeypatch: pytest.MonkeyPatch) -> None:
     assert path.name == "Diptera.jpg" and path.read_bytes()[:2] == b"\xff\xd8"
     with pytest.raises(ValueError, match="Archaeognatha"):
         sources.bioscan1m_image("Primates")
+
+
+def test_extra_manifests_add_a_users_sources_and_refuse_clashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = tmp_path / "mirror"
+    _place(mirror, "own/labels.tsv", PAYLOAD)
+    own = tmp_path / "own.yaml"
+    entry = {"name": "own_labels", "path": "own/labels.tsv", "url": None, "upstream": "mine", "version": "1",
+             "licence": "CC0", "citation": "none", "sha256": PAYLOAD_SHA}
+    own.write_text(yaml.safe_dump({"sources": [entry]}))
+    monkeypatch.setenv(sources.EXTRA_ENV, str(own))
+    monkeypatch.setenv(sources.MIRROR_ENV, str(mirror))
+    assert sources.resolve("own_labels") == mirror / "own/labels.tsv"
+    assert "go_obo" in sources.checksums() and sources.checksums()["own_labels"] == PAYLOAD_SHA
+    own.write_text(yaml.safe_dump({"sources": [{**entry, "name": "go_obo", "upstream": "mine, changed"}]}))
+    with pytest.raises(DataFormatError, match="'go_obo' is already defined"):
+        sources.resolve("own_labels")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from g2p import config as g2p_config
-from g2p import figures
+from g2p import figures, paths
 from g2p.data import curated, specs
 from g2p.runner import read_glued
 
@@ -58,8 +58,19 @@ def test_glued_numbers_match_the_curated_folder(glued, params) -> None:
 
 def test_figures_were_saved_by_this_notebook(smoke_run, params) -> None:
     manifest = figures.load_manifest(preset="smoke")
+    names = [f"01_{kind}.png" for kind in ("term_frequency", "sequence_lengths", "labels_per_gene", "term_depth")]
+    names += [f"01_{d}_cooccurrence.png" for d in params["datasets"]]
+    for name in names:
+        entry = manifest.get(name)
+        assert entry is not None, f"{name} missing from the manifest"
+        assert entry["notebook"].startswith(NOTEBOOK)
+
+
+def test_the_prose_describes_every_dataset_of_the_preset(glued, params) -> None:
+    """The chapter's summary is written per dataset from the table, not per name in the prose."""
+    text = str(glued["datasets_summary"])
     for d in params["datasets"]:
-        for kind in ("term_frequency", "sequence_lengths", "labels_per_gene", "term_depth", "cooccurrence"):
-            entry = manifest.get(f"01_{d}_{kind}.png")
-            assert entry is not None, f"01_{d}_{kind}.png missing from the manifest"
-            assert entry["notebook"].startswith(NOTEBOOK)
+        spec = specs.SPECS[d]
+        assert f"**{spec.label}**" in text and f"{glued[f'{d}_n_genes']:,} genes" in text
+    source = (paths.notebooks / f"{NOTEBOOK}.ipynb").read_text()
+    assert "mpo_n_genes" not in source, "prose must not hard-code one dataset's glue keys"

@@ -172,6 +172,56 @@ def test_generate_command(tiny_pipe, tmp_path, capsys):
         pipeline.main(bad)
 
 
+def test_generate_in_batches_makes_the_images_of_one_batch(tiny_pipe, tmp_path, monkeypatch):
+    """The images of a call do not depend on how many are sampled at once (one seeded noise tensor,
+    sliced per batch): two barcodes × 3 images in batches of 2 (one barcode's images split across
+    batches) equal the same call in one batch, up to float rounding (kernels for other batch sizes
+    may sum in another order: a pixel level or two of 255)."""
+    from io import BytesIO
+
+    from PIL import Image
+    import argparse
+
+    from g2p.g2pdiff import pipeline
+
+    save_pipeline(tiny_pipe, tmp_path / "model")
+    parser = argparse.ArgumentParser()
+    pipeline.add_arguments(parser)
+
+    def run(out: str) -> dict[str, np.ndarray]:
+        args = parser.parse_args(["--model", str(tmp_path / "model"), "--barcode", "ACGTACGTAC", "--barcode",
+                                  "TTGACCATTGAC", "--lat", "10", "--lat", "-30", "--lon", "20", "--lon", "5",
+                                  "--num-images", "3", "--steps", "2", "--alignment-scale", "1", "--out",
+                                  str(tmp_path / out)])
+        assert pipeline.main(args) == 0
+        return {p.name: np.asarray(Image.open(BytesIO(p.read_bytes())), dtype=np.int16)
+                for p in sorted((tmp_path / out).iterdir())}
+
+    whole = run("whole")
+    monkeypatch.setattr(pipeline, "images_per_batch", lambda pipe, total, device: 2)
+    batched = run("batched")
+    assert len(whole) == 6 and batched.keys() == whole.keys()
+    for name, image in whole.items():
+        assert np.abs(batched[name] - image).max() <= 3, name
+    other_seed = np.abs(whole["barcode000_sample00.png"] - whole["barcode000_sample01.png"]).max()
+    assert other_seed > 10, "two samples of one barcode should differ by more than rounding"
+
+
+def test_a_batch_is_sized_to_the_free_memory(tiny_pipe, monkeypatch):
+    from g2p.errors import G2PError
+    from g2p.g2pdiff import pipeline
+
+    per_image = pipeline.bytes_per_image(tiny_pipe)
+    monkeypatch.setattr(pipeline, "free_memory", lambda device: int(per_image * 10 / pipeline.MEMORY_SHARE))
+    assert pipeline.images_per_batch(tiny_pipe, 1000, torch.device("cpu")) == 10
+    assert pipeline.images_per_batch(tiny_pipe, 3, torch.device("cpu")) == 3
+    monkeypatch.setattr(pipeline, "free_memory", lambda device: 2**40)
+    assert pipeline.images_per_batch(tiny_pipe, 1000, torch.device("cpu")) == pipeline.BATCH_IMAGES
+    monkeypatch.setattr(pipeline, "free_memory", lambda device: per_image)  # 25 % of it holds no image
+    with pytest.raises(G2PError, match="needs about"):
+        pipeline.images_per_batch(tiny_pipe, 1, torch.device("cpu"))
+
+
 def test_autoencode_is_close_to_its_input_and_the_sweep_reports_it(tiny_pipe):
     from g2p.g2pdiff.simulator import PhenotypeSimulator
     from g2p.g2pdiff.sweeps import latitude_sweep

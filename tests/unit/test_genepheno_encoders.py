@@ -180,3 +180,28 @@ def test_encode_genes_batches_tokens_and_the_whole_go_bag():
         inputs.InputSpec(encoder="hf")
     with pytest.raises(ValueError, match="needs a fitted SequenceProjection"):
         inputs.encode_genes(seqs, None, spec, None)
+
+
+def test_a_missing_pretrained_model_is_one_line_at_once(tmp_path, monkeypatch):
+    """Nothing is downloaded at run time: a hub id that is not in the local cache, or a local folder that
+    does not exist, is an InputError naming the model, where it was looked for and how to get it, in
+    well under the seconds a connection attempt would take (offline flags unset)."""
+    import re
+    import time
+
+    from huggingface_hub import constants
+
+    from g2p.errors import InputError
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    start = time.monotonic()
+    with pytest.raises(InputError, match=r"'g2p-tests/absent' is not in the local Hugging Face cache \(looked in "
+                                         + re.escape(str(constants.HF_HUB_CACHE))) as info:
+        encoders.embed_sequences(["MKTAYIAK"], "g2p-tests/absent", cache_root=tmp_path / "cache")
+    assert "hf download g2p-tests/absent" in str(info.value) and info.value.field == "hf_model"
+    with pytest.raises(InputError, match="local Hugging Face model folder does not exist"):
+        encoders.embed_sequences(["MKTAYIAK"], str(tmp_path / "esm"), cache_root=tmp_path / "cache")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no config.json"):
+        encoders.embed_sequences(["MKTAYIAK"], str(tmp_path / "empty"), cache_root=tmp_path / "cache")
+    assert time.monotonic() - start < 5

@@ -85,3 +85,52 @@ def test_the_real_chapters_depend_on_their_own_half_only() -> None:
     assert {m for m in diffusion - shared if m.startswith("g2p.genepheno")} == set()
     assert not {"g2p.runner", "g2p.cli", "g2p.course"} & (genepheno | diffusion)  # the top floor stays out
     assert set(stamps.READS) == {p.stem for p in paths.notebooks.glob("[0-9][0-9]_*.ipynb")}
+
+
+def test_the_data_manifest_is_not_package_data(tmp_path) -> None:
+    """The pins of the raw files enter each stamp through raw_sources, only for the files a chapter reads;
+    the manifest file itself (a citation fixed, a source added) changes no chapter's code digest."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "m.py").write_text("x = 1\n")
+    (tmp_path / stamps.DATA_MANIFEST).write_text("sources: []\n")
+    (tmp_path / "data" / "other.yaml").write_text("a: 1\n")
+    before = stamps.source_digest(tmp_path)
+    (tmp_path / stamps.DATA_MANIFEST).write_text("sources: [{name: new}]\n")
+    assert stamps.source_digest(tmp_path) == before
+    (tmp_path / "data" / "other.yaml").write_text("a: 2\n")
+    assert stamps.source_digest(tmp_path) != before
+
+
+def test_adding_a_source_leaves_the_chapters_that_do_not_read_it_alone(tmp_path, monkeypatch) -> None:
+    """A new dataset's file in the manifest, and the dataset in the curation chapter's list: the chapters
+    that read it (01) go stale, the diffusion chapters (05, 06) keep their stamps."""
+    import hashlib
+
+    import yaml
+
+    from g2p import runner
+    from g2p.data import sources, specs
+
+    notebooks = runner.discover()
+    before = runner.notebook_digests("smoke", notebooks)
+    data = tmp_path / "mirror" / "own" / "labels.tsv"
+    data.parent.mkdir(parents=True)
+    data.write_text("gene_id\tsymbol\tterm\n")
+    manifest = tmp_path / "own.yaml"
+    manifest.write_text(yaml.safe_dump({"sources": [{
+        "name": "own_labels", "path": "own/labels.tsv", "url": None, "upstream": "test", "version": "1",
+        "licence": "CC0", "citation": "none", "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}]}))
+    monkeypatch.setenv(sources.EXTRA_ENV, str(manifest))
+    assert "own_labels" in sources.checksums()
+    assert runner.notebook_digests("smoke", notebooks) == before  # a source nobody reads changes nothing
+
+    own = specs.DatasetSpec(**{**specs.SPECS["gwas"].__dict__, "name": "own", "inputs": ("own_labels", "human_fasta")})
+    monkeypatch.setitem(specs.SPECS, "own", own)
+    params = runner.parameters_for(paths.notebooks / "01_data_curation.ipynb", "smoke")
+    with_own = {**params, "datasets": [*params["datasets"], "own"]}
+    assert "own_labels" in stamps.raw_sources("01_data_curation", with_own)
+    assert "own_labels" not in stamps.raw_sources("01_data_curation", params)
+    for chapter in ("05_train_g2pdiffusion", "06_generate_phenotypes"):
+        assert set(stamps.raw_sources(chapter, with_own)) == {"bold_coi", "taesd_config", "taesd_weights"}
+    for chapter in ("02_train_genepheno", "03_evaluate", "04_interpretability"):  # they read what 01 curated
+        assert set(stamps.raw_sources(chapter, params)) == set(specs.sources_for(params["datasets"]))

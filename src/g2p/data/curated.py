@@ -8,7 +8,8 @@ A folder is written whole and atomically by :mod:`g2p.data.curate`, with a ``SHA
 :func:`load` refuses a folder that does not match, naming the file:
 
 =====================  ==========================================================================
-``genes.tsv``          gene_id, symbol, accession, split, sequence (row i = label row i)
+``genes.tsv``          gene_id, symbol, accession, split, sequence (row i = label row i); split is
+                       train/val/test, or ``prospective`` for a dataset's later-annotated targets
 ``terms.tsv``          term_id, name, n_genes, bin, depth (row j = label column j)
 ``labels.npz``         scipy.sparse CSR genes × terms, int8 0/1
 ``concepts.tsv``       go_id, name, namespace, n_genes
@@ -24,6 +25,7 @@ A folder is written whole and atomically by :mod:`g2p.data.curate`, with a ``SHA
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,10 @@ from g2p.data.specs import DatasetSpec, curate_command
 
 BIN_LABELS = ("11-30", "31-100", "101-300", ">=301")
 BIN_EDGES = (30, 100, 300)  # upper edges of the first three bins
+
+#: What a datasheet says when the mining finds no pair (training then runs without the exclusive loss).
+NO_EXCLUSIVE_PAIRS = ("none: no two sibling terms differ by an antonym rule (or the vocabulary has no structure), "
+                      "so the exclusive-pair loss is 0 for this dataset")
 
 FILES = {
     "genes": "genes.tsv",
@@ -69,9 +75,17 @@ class CuratedDataset:
     path: Path | None = None
 
     def split_index(self, split: str) -> np.ndarray:
-        if split not in split_mod.SPLITS:
-            raise ValueError(f"split must be one of {split_mod.SPLITS}, not {split!r}")
+        if split not in split_mod.ALL_SPLITS:
+            raise ValueError(f"split must be one of {split_mod.ALL_SPLITS}, not {split!r}")
         return np.flatnonzero(self.genes["split"].to_numpy() == split)
+
+    def curated_index(self) -> np.ndarray:
+        """The rows of the curated genes (train, val and test; not the prospective targets)."""
+        return np.flatnonzero(self.genes["split"].to_numpy() != split_mod.PROSPECTIVE)
+
+    @property
+    def has_prospective(self) -> bool:
+        return bool((self.genes["split"] == split_mod.PROSPECTIVE).any())
 
     def exclusive_index(self) -> np.ndarray:
         """(E, 2) column indices into ``terms`` of the exclusive pairs."""
@@ -83,7 +97,8 @@ class CuratedDataset:
 
     @property
     def n_genes(self) -> int:
-        return self.labels.shape[0]
+        """Curated genes (train + val + test)."""
+        return int(len(self.curated_index()))
 
     @property
     def n_terms(self) -> int:
@@ -140,16 +155,20 @@ def make_datasheet(
     labels: sp.csr_matrix,
     pairs: pd.DataFrame,
     split_info: dict,
+    prospective_counts: dict | None = None,
 ) -> dict:
-    """The datasheet of a curation: summary, parameters, inputs, counts by stage, rules."""
-    n_genes, n_terms = labels.shape
-    labels_per_gene = np.diff(labels.indptr)
-    lengths = genes["sequence"].str.len()
+    """The datasheet of a curation: summary, parameters, inputs, counts by stage, rules. Statistics are
+    over the curated genes; prospective targets are summarised apart."""
+    curated_rows = (genes["split"] != split_mod.PROSPECTIVE).to_numpy()
+    curated_labels = labels[np.flatnonzero(curated_rows)]
+    n_genes, n_terms = curated_labels.shape
+    labels_per_gene = np.diff(curated_labels.indptr)
+    lengths = genes.loc[curated_rows, "sequence"].str.len()
     summary = {
         "n_genes": int(n_genes),
         "n_terms": int(n_terms),
-        "n_positive": int(labels.nnz),
-        "label_density": float(labels.nnz / (n_genes * n_terms)),
+        "n_positive": int(curated_labels.nnz),
+        "label_density": float(curated_labels.nnz / (n_genes * n_terms)),
         "labels_per_gene_median": float(np.median(labels_per_gene)),
         "labels_per_gene_mean": float(labels_per_gene.mean()),
         "terms_per_bin": {b: int((terms["bin"] == b).sum()) for b in BIN_LABELS},
@@ -159,10 +178,14 @@ def make_datasheet(
         "sequence_length_median": float(lengths.median()),
         "sequence_length_max": int(lengths.max()),
         "n_concepts": int(go_counts["concepts"]),
+        "n_prospective": int((~curated_rows).sum()),
     }
-    return {
+    exclusive_rule = ("direct children of one term whose names differ in one word by an antonym rule; both kept"
+                      if len(pairs) else NO_EXCLUSIVE_PAIRS)
+    sheet = {
         "name": name,
         "dataset": spec.name,
+        "label": spec.label,
         "key": key,
         "curation_version": curation_version,
         "summary": summary,
@@ -172,20 +195,24 @@ def make_datasheet(
         "go": go_counts,
         "split": split_info,
         "rules": {
-            "genotypes": spec.genotype_rule,
-            "symbols": spec.symbol_rule,
-            "protein": "Swiss-Prot record with GN= symbol; several accessions -> longest sequence, then smallest accession; "
-            "an accession reached by two genes goes to the official-symbol gene, then the smaller id",
-            "terms": "alt_id -> primary; obsolete -> single replaced_by, else dropped; is_a true-path propagation; "
-            + spec.dropped_terms_rule
+            "genotypes": spec.rules.genes,
+            "symbols": spec.rules.symbols,
+            "protein": spec.rules.protein,
+            "terms": spec.phenotype.rule + "; " + spec.rules.dropped_terms
             + f"; terms with >= {params['min_genes']} genes kept; genes without a kept term dropped",
             "bins": "11-30, 31-100, 101-300, >=301 genes per term, counted on the whole curated dataset",
-            "go": "alt_id -> primary, obsolete -> single replaced_by else dropped; propagated over is_a and part_of; "
-            f"depth-2 terms with >= {params['min_concept_genes']} genes are concepts, deeper terms are go_inputs",
-            "exclusive_pairs": "direct is_a siblings whose names differ in one word by an antonym rule; both kept",
+            "go": f"{spec.go.rule}; alt_id -> primary, obsolete -> single replaced_by else dropped; propagated over "
+            f"{' and '.join(spec.go_ontology.relations)}; depth-2 terms with >= {params['min_concept_genes']} genes "
+            "are concepts, deeper terms are go_inputs",
+            "exclusive_pairs": exclusive_rule,
             "exclusive_rule_table": exclusive_mod.rule_table().to_dict(orient="records"),
         },
+        "notes": list(spec.notes),
     }
+    if prospective_counts is not None and spec.prospective is not None:
+        sheet["rules"]["prospective"] = spec.prospective.rule
+        sheet["prospective"] = prospective_counts
+    return sheet
 
 
 def datasheet_markdown(sheet: dict) -> str:
@@ -208,6 +235,8 @@ def datasheet_markdown(sheet: dict) -> str:
         f"| GO concepts (depth 2) | {s['n_concepts']} |",
         f"| exclusive pairs | {s['n_exclusive_pairs']} |",
     ]
+    if s.get("n_prospective"):
+        lines.append(f"| prospective targets | {s['n_prospective']} |")
     lines += [f"| terms in bin {b} | {n} |" for b, n in s["terms_per_bin"].items()]
     lines += [f"| {k} genes | {n} |" for k, n in s["split_sizes"].items()]
     lines += ["", "## Parameters", "", "```json", json.dumps(sheet["params"], indent=2), "```", ""]
@@ -218,6 +247,10 @@ def datasheet_markdown(sheet: dict) -> str:
     lines += ["", "## Counts (kept and dropped, by stage)", "", "```json", json.dumps(sheet["counts"], indent=2)]
     lines += ["```", "", "## GO", "", "```json", json.dumps(sheet["go"], indent=2), "```", ""]
     lines += ["## Split", "", "```json", json.dumps(sheet["split"], indent=2), "```", ""]
+    if "prospective" in sheet:
+        lines += ["## Prospective targets", "", "```json", json.dumps(sheet["prospective"], indent=2), "```", ""]
+    if sheet.get("notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in sheet["notes"]] + [""]
     return "\n".join(lines)
 
 
@@ -300,7 +333,7 @@ def load(dataset: str | Path, *, output_root: Path | None = None, verify: bool =
         raise DataFormatError(folder / FILES["concept_labels"], f"shape {concept_labels.shape} does not match genes × concepts", hint=hint)
     if list(go_table["gene_id"]) != list(genes["gene_id"]):
         raise DataFormatError(folder / FILES["go_inputs"], "gene order differs from genes.tsv", field="gene_id", hint=hint)
-    bad_split = ~genes["split"].isin(split_mod.SPLITS)
+    bad_split = ~genes["split"].isin(split_mod.ALL_SPLITS)
     if bad_split.any():
         row = int(np.flatnonzero(bad_split.to_numpy())[0])
         raise DataFormatError(folder / FILES["genes"], f"unknown split {genes['split'].iloc[row]!r}", line=row + 2,
@@ -326,18 +359,20 @@ def load(dataset: str | Path, *, output_root: Path | None = None, verify: bool =
 
 
 def book_numbers(dataset: CuratedDataset, prefix: str | None = None) -> dict[str, float | int]:
-    """The key numbers of a curated dataset, named ``<prefix>_<quantity>`` for ``myst_nb.glue``.
+    """The key numbers of a curated dataset (its curated genes), named ``<prefix>_<quantity>`` for
+    ``myst_nb.glue``.
 
     ``prefix`` defaults to the base dataset (``mpo`` for ``mpo-max400``) so the book's references do
     not depend on the preset.
     """
     prefix = prefix or dataset.datasheet.get("dataset", dataset.name.split("-")[0])
-    n_genes, n_terms = dataset.labels.shape
-    per_gene = np.diff(dataset.labels.indptr)
+    labels = dataset.labels[dataset.curated_index()]
+    n_genes, n_terms = labels.shape
+    per_gene = np.diff(labels.indptr)
     numbers: dict[str, float | int] = {
         "n_genes": int(n_genes),
         "n_terms": int(n_terms),
-        "label_density": float(dataset.labels.nnz / (n_genes * n_terms)),
+        "label_density": float(labels.nnz / (n_genes * n_terms)),
         "labels_per_gene_median": float(np.median(per_gene)),
         "n_concepts": int(dataset.concept_labels.shape[1]),
         "n_exclusive_pairs": int(len(dataset.exclusive_pairs)),
@@ -347,11 +382,38 @@ def book_numbers(dataset: CuratedDataset, prefix: str | None = None) -> dict[str
         numbers[f"terms_bin_{slug}"] = int((dataset.terms["bin"] == label).sum())
     for split in split_mod.SPLITS:
         numbers[f"n_{split}"] = int(len(dataset.split_index(split)))
+    numbers[f"n_{split_mod.PROSPECTIVE}"] = int(len(dataset.split_index(split_mod.PROSPECTIVE)))
     if len(dataset.exclusive_pairs):
         index = dataset.exclusive_index()
-        csc = dataset.labels.tocsc()
+        csc = labels.tocsc()
         both = [len(np.intersect1d(csc[:, a].indices, csc[:, b].indices)) for a, b in index]
         numbers["exclusive_pairs_cooccurring"] = int(sum(1 for n in both if n > 0))
     else:
         numbers["exclusive_pairs_cooccurring"] = 0
     return {f"{prefix}_{key}": value for key, value in numbers.items()}
+
+
+def summary_markdown(datasets: Mapping[str, CuratedDataset]) -> str:
+    """One paragraph per curated dataset for the book: what it is (its table row's description) and its
+    key numbers, then the row's notes on how it departs from the paper's dataset."""
+    from g2p.data import specs
+
+    paragraphs = []
+    for dataset in datasets.values():
+        sheet = dataset.datasheet
+        spec = specs.SPECS.get(str(sheet.get("dataset", "")))
+        n = book_numbers(dataset, prefix="x")
+        text = (f"**{sheet.get('label', dataset.name)}**{': ' + spec.description if spec else ''}. "
+                f"It keeps {n['x_n_genes']:,} genes and {n['x_n_terms']:,} terms; a gene carries a median of "
+                f"{n['x_labels_per_gene_median']:.0f} propagated terms ({n['x_label_density']:.1%} of its label "
+                f"matrix), and {n['x_terms_bin_11_30']:,} terms sit in the rarest bin (11–30 genes). The split "
+                f"gives {n['x_n_train']:,} training, {n['x_n_val']:,} validation and {n['x_n_test']:,} test genes; "
+                f"the mining finds {n['x_n_exclusive_pairs']:,} exclusive pairs.")
+        if n["x_n_prospective"]:
+            text += (f" {n['x_n_prospective']:,} more genes have no annotation in this release but one later: "
+                     "they are the prospective targets.")
+        if not n["x_n_exclusive_pairs"]:
+            text += " With no exclusive pair, the exclusive-pair loss is 0 for this dataset."
+        notes = sheet.get("notes") or []
+        paragraphs.append(text + ("" if not notes else " " + " ".join(notes)))
+    return "\n\n".join(paragraphs)

@@ -8,15 +8,21 @@ obonet's attributes, edges child → parent keyed by relation) and keeps only wh
   is recorded but never followed, because it is a suggestion, not an equivalence);
 * a simple directed graph of the chosen relations (``is_a`` for MP/HP, ``is_a`` + ``part_of`` for GO)
   with cached ancestor sets, children, descendants and the depth of each term (shortest path to a
-  root; for GO the roots of biological_process, molecular_function and cellular_component).
+  root; for GO the roots of biological_process, molecular_function and cellular_component);
+* each term's exact synonyms (for matching free-text labels such as GWAS traits to terms).
+
+Which relations and roots an ontology uses is not a table here: the caller says so (a dataset's
+:class:`~g2p.data.specs.OboOntology`, or :data:`GO` for the Gene Ontology). A label set without an
+ontology is :meth:`Ontology.flat`: terms without edges, so propagation keeps labels as they are.
 
 Parsing GO with obonet takes ~20 s, so :func:`load_ontology` caches the finished ``Ontology`` as a
-pickle under ``data/cache/`` keyed by the file's sha256, the relations and this module's version.
+pickle under ``data/cache/`` keyed by the file's sha256, the relations, the roots and this module's version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import networkx as nx
@@ -24,20 +30,18 @@ import networkx as nx
 from g2p import artifacts, paths
 
 #: Bump when the pickled structure changes so stale caches are ignored.
-CACHE_VERSION = 1
-
-#: Relations followed for each ontology (GO's part_of is transitive with is_a; regulates is not).
-RELATIONS: dict[str, tuple[str, ...]] = {
-    "mp_obo": ("is_a",),
-    "hp_obo": ("is_a",),
-    "go_obo": ("is_a", "part_of"),
-}
+CACHE_VERSION = 2
 
 GO_ROOTS = {
     "biological_process": "GO:0008150",
     "molecular_function": "GO:0003674",
     "cellular_component": "GO:0005575",
 }
+#: The Gene Ontology as every dataset reads it: part_of is transitive with is_a (regulates is not),
+#: and depth counts from the three namespace roots.
+GO_SOURCE = "go_obo"
+GO_RELATIONS = ("is_a", "part_of")
+_SYNONYM = re.compile(r'^"((?:[^"\\]|\\.)*)"\s+(\w+)')
 
 
 def _as_list(value: object) -> list[str]:
@@ -64,8 +68,12 @@ class Ontology:
         self.replaced_by: dict[str, list[str]] = {}
         self.consider: dict[str, list[str]] = {}
         self.alt_ids: dict[str, str] = {}  # alt id -> primary id
+        self.synonyms: dict[str, list[str]] = {}  # live term -> its EXACT synonyms
         for term, data in graph.nodes(data=True):
             self.names[term] = str(data.get("name", ""))
+            exact = [m.group(1) for m in map(_SYNONYM.match, _as_list(data.get("synonym"))) if m and m.group(2) == "EXACT"]
+            if exact:
+                self.synonyms[term] = exact
             if "namespace" in data:
                 self.namespaces[term] = str(data["namespace"])
             for alt in _as_list(data.get("alt_id")):
@@ -89,6 +97,13 @@ class Ontology:
         self._ancestors: dict[str, frozenset[str]] = {}
         self._depth: dict[str, int] | None = None
 
+    @classmethod
+    def flat(cls, names: Mapping[str, str]) -> Ontology:
+        """A vocabulary without structure: every term a root, no edges (propagation changes nothing)."""
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from((term, {"name": name}) for term, name in names.items())
+        return cls(graph, relations=())
+
     # ---- identity ---------------------------------------------------------------------------------
 
     def __contains__(self, term: object) -> bool:
@@ -110,6 +125,19 @@ class Ontology:
 
     def is_obsolete(self, term: str) -> bool:
         return term in self.obsolete
+
+    def terms_named(self, text: str) -> tuple[set[str], set[str]]:
+        """Live terms whose name, and those with an EXACT synonym, equal ``text`` (case and spacing
+        ignored): the two transparent steps of matching a free-text label to the ontology."""
+        if not hasattr(self, "_by_label"):
+            self._by_label: dict[str, set[str]] = {}
+            self._by_synonym: dict[str, set[str]] = {}
+            for term in self.graph:
+                self._by_label.setdefault(_normalise(self.names.get(term, "")), set()).add(term)
+                for synonym in self.synonyms.get(term, ()):
+                    self._by_synonym.setdefault(_normalise(synonym), set()).add(term)
+        key = _normalise(text)
+        return set(self._by_label.get(key, ())), set(self._by_synonym.get(key, ()))
 
     def primary(self, term: str) -> str | None:
         """The live id for ``term``: itself, its primary id (for an alt_id), or its ``replaced_by``.
@@ -194,7 +222,14 @@ class Ontology:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_ancestors"] = {}  # cheap to recompute, large to store
+        state.pop("_by_label", None)
+        state.pop("_by_synonym", None)
         return state
+
+
+def _normalise(text: str) -> str:
+    """Case- and whitespace-insensitive form of a label (``"Type II  diabetes"`` = ``"type ii diabetes"``)."""
+    return " ".join(text.split()).casefold()
 
 
 def file_sha256(path: Path) -> str:
@@ -204,35 +239,52 @@ def file_sha256(path: Path) -> str:
     return cached_sha256(path)
 
 
-def default_roots(source: str, graph: nx.MultiDiGraph) -> list[str] | None:
-    """GO's three namespace roots; ``None`` (= terms without parents) for MP and HP."""
-    if source == "go_obo":
-        return [r for r in GO_ROOTS.values() if r in graph]
-    return None
+def load_ontology(
+    source: str,
+    relations: Sequence[str] = ("is_a",),
+    roots: Sequence[str] | None = None,
+    *,
+    use_cache: bool = True,
+) -> Ontology:
+    """Parse the raw OBO file named ``source`` (a name of :mod:`g2p.data.sources`) into an ``Ontology``
+    over ``relations``; depth counts from ``roots`` (None: the terms without parents). See
+    :func:`load_ontology_file`."""
+    from g2p.data import sources  # local: keeps importing this module cheap
+
+    path = sources.resolve(source)  # an unknown name is a one-line InputError naming the manifest
+    return load_ontology_file(path, relations, roots, use_cache=use_cache, stem=source)
 
 
-def load_ontology(source: str, *, use_cache: bool = True) -> Ontology:
-    """Parse the raw OBO named ``source`` (``mp_obo``, ``hp_obo``, ``go_obo``) into an ``Ontology``.
+def load_ontology_file(
+    path: Path,
+    relations: Sequence[str] = ("is_a",),
+    roots: Sequence[str] | None = None,
+    *,
+    use_cache: bool = True,
+    stem: str = "file",
+) -> Ontology:
+    """The ``Ontology`` of the OBO file at ``path``, pickled under ``data/cache/`` keyed by the file's
+    sha256, the relations and roots, so a second call costs a fraction of a second instead of a full
+    obonet parse; ``use_cache=False`` parses again and replaces the pickle."""
+    from g2p.data import readers
 
-    The result is pickled under ``data/cache/`` keyed by the file's sha256, so a second call costs
-    a fraction of a second instead of a full obonet parse.
-    """
-    from g2p.data import readers, sources  # local: keeps importing this module cheap
-
-    if source not in RELATIONS:
-        raise ValueError(f"unknown ontology source {source!r}; choose one of {', '.join(RELATIONS)}")
-    path = sources.resolve(source)
-    relations = RELATIONS[source]
-    key = artifacts.key_of(f"{file_sha256(path)}|{','.join(relations)}|v{CACHE_VERSION}")
-    cache_file = artifacts.keyed_file(paths.cache, f"ontology_{source}", key, ".pickle")
+    relations = tuple(relations)
+    payload = f"{file_sha256(Path(path))}|{','.join(relations)}|{','.join(roots or ())}|v{CACHE_VERSION}"
+    cache_file = artifacts.keyed_file(paths.cache, f"ontology_{stem}", artifacts.key_of(payload), ".pickle")
 
     def build() -> Ontology:
         graph = readers.read_obo(path)
-        ontology = Ontology(graph, relations, roots=default_roots(source, graph))
+        live_roots = None if roots is None else [r for r in roots if r in graph]
+        ontology = Ontology(graph, relations, roots=live_roots)
         ontology.depths  # computed once, stored in the pickle
         return ontology
 
     return artifacts.load_or_build(cache_file, Ontology, build, use_cache=use_cache)
+
+
+def load_go(*, use_cache: bool = True) -> Ontology:
+    """The Gene Ontology of the data release over is_a + part_of, depth from the three namespace roots."""
+    return load_ontology(GO_SOURCE, GO_RELATIONS, tuple(GO_ROOTS.values()), use_cache=use_cache)
 
 
 def clear_cache() -> int:

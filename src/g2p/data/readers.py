@@ -6,30 +6,28 @@ into a :class:`~g2p.data.errors.DataFormatError` that names the file and, where 
 line and field.  The readers only parse: they neither filter nor join (that is ``g2p.data.curate``'s
 job), so what they return is a faithful, typed view of the file.
 
-Alphabets (documented decision): a protein sequence may use the 20 standard amino acids plus the
-IUPAC extended letters ``B J O U X Z`` (Asx, Xle, pyrrolysine, selenocysteine, unknown, Glx); the
-stop/gap characters ``*`` and ``-`` are rejected.  A DNA sequence may use ``A C G T`` plus the IUPAC
-ambiguity codes ``R Y S W K M B D H V N``; ``U`` and gaps are rejected.  Lower-case letters are
-accepted and upper-cased.
+FASTA is read by :mod:`g2p.data.fasta` (alphabets, byte-order marks, stray lines, nucleotides given
+for proteins), files are opened by :mod:`g2p.data.textfiles`; both are re-exported here.
+
+GO annotation tables (``accession<TAB>go_ids``) list each accession once: two lines of one accession
+are refused (merging them would hide which one the user meant).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import io
 import re
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, TextIO
 
 import networkx
 import obonet
 import pandas as pd
-from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from g2p.data.errors import DataFormatError, MissingFileError
+from g2p.data.fasta import DNA_LETTERS, FASTA_COLUMNS, PROTEIN_LETTERS, parse_uniprot_header, read_fasta
+from g2p.data.textfiles import lines as _lines
+from g2p.data.textfiles import open_text, read_text
 
 __all__ = [
     "MissingFileError",
@@ -45,58 +43,11 @@ __all__ = [
     "read_gaf",
     "PROTEIN_LETTERS",
     "DNA_LETTERS",
+    "FASTA_COLUMNS",
+    "parse_uniprot_header",
 ]
 
-PROTEIN_LETTERS = frozenset("ACDEFGHIKLMNPQRSTVWY" + "BJOUXZ")
-DNA_LETTERS = frozenset("ACGT" + "RYSWKMBDHVN")
-_ALPHABETS = {"protein": PROTEIN_LETTERS, "dna": DNA_LETTERS}
 
-_GZIP_MAGIC = b"\x1f\x8b"
-
-
-# --------------------------------------------------------------------------------------------------
-# Opening files: gzip handled in one place, truncation and bad encodings reported with the file name
-# --------------------------------------------------------------------------------------------------
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == _GZIP_MAGIC
-
-
-@contextlib.contextmanager
-def open_text(path: str | Path) -> Iterator[TextIO]:
-    """Open ``path`` as UTF-8 text, decompressing gzip transparently.
-
-    Errors raised while the caller reads inside the ``with`` block (a truncated or corrupt gzip
-    stream, invalid UTF-8) are re-raised as ``DataFormatError`` naming the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(path, "file not found" if not path.exists() else "not a regular file")
-    raw: TextIO
-    if _is_gzip(path):
-        raw = gzip.open(path, "rt", encoding="utf-8", newline="")
-    else:
-        raw = open(path, encoding="utf-8", newline="")
-    try:
-        with raw:
-            yield raw
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataFormatError(path, f"truncated or corrupt gzip stream ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-
-
-def read_text(path: str | Path) -> str:
-    """The whole (decompressed) text of ``path``; raw inputs here are at most tens of MB."""
-    with open_text(path) as fh:
-        return fh.read()
-
-
-def _lines(text: str) -> list[str]:
-    """Lines without their terminators (LF or CRLF); a final newline adds no empty line."""
-    return text.splitlines()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -153,99 +104,6 @@ def read_obo(path: str | Path) -> networkx.MultiDiGraph:
     return graph
 
 
-# --------------------------------------------------------------------------------------------------
-# FASTA (UniProt headers)
-# --------------------------------------------------------------------------------------------------
-
-_UNIPROT_HEADER = re.compile(r"^(?P<db>sp|tr)\|(?P<accession>[^|\s]+)\|(?P<entry_name>\S+)(?P<rest>.*)$")
-_HEADER_KEYS = re.compile(r"\b(OS|OX|GN|PE|SV)=")
-FASTA_COLUMNS = ["accession", "entry_name", "symbol", "organism", "taxid", "sequence"]
-
-
-def _header_fields(rest: str) -> dict[str, str]:
-    """``OS=… OX=… GN=…`` → dict; values may contain spaces (OS) and run until the next key."""
-    marks = list(_HEADER_KEYS.finditer(rest))
-    fields: dict[str, str] = {}
-    for mark, nxt in zip(marks, marks[1:] + [None]):
-        end = nxt.start() if nxt is not None else len(rest)
-        fields[mark.group(1)] = rest[mark.end() : end].strip()
-    return fields
-
-
-def parse_uniprot_header(title: str) -> dict[str, str]:
-    """Split a FASTA title into accession, entry_name, symbol, organism, taxid.
-
-    ``sp|ACC|NAME OS=… OX=… GN=…`` is parsed fully; any other title gives its first word as both
-    accession and entry_name and empty strings for the rest.
-    """
-    match = _UNIPROT_HEADER.match(title)
-    if match is None:
-        word = title.split(maxsplit=1)[0] if title.strip() else ""
-        return {"accession": word, "entry_name": word, "symbol": "", "organism": "", "taxid": ""}
-    fields = _header_fields(match.group("rest"))
-    return {
-        "accession": match.group("accession"),
-        "entry_name": match.group("entry_name"),
-        "symbol": fields.get("GN", ""),
-        "organism": fields.get("OS", ""),
-        "taxid": fields.get("OX", ""),
-    }
-
-
-def _first_bad_line(lines: Sequence[str], header_line: int, letters: frozenset[str]) -> int:
-    """Line number (1-based) of the first sequence line after ``header_line`` with a bad letter."""
-    number = header_line + 1
-    while number <= len(lines) and not lines[number - 1].startswith(">"):
-        if set(lines[number - 1].strip().upper()) - letters:
-            return number
-        number += 1
-    return header_line
-
-
-def _fasta_records(path: Path, text: str) -> list[tuple[str, str]]:
-    try:
-        return list(SimpleFastaParser(io.StringIO(text)))
-    except ValueError as exc:  # Biopython rejects text before the first '>'
-        raise DataFormatError(path, f"not FASTA: {exc}", line=1) from exc
-
-
-def read_fasta(path: str | Path, alphabet: Literal["protein", "dna"] = "protein") -> pd.DataFrame:
-    """Read a FASTA file with Biopython into one row per record.
-
-    Columns: ``accession, entry_name, symbol, organism, taxid, sequence`` (all strings; missing
-    header fields are ""). Raises ``DataFormatError`` naming the file, line and record id for an
-    empty sequence or a letter outside ``alphabet`` (see the module docstring).
-    """
-    if alphabet not in _ALPHABETS:
-        raise ValueError(f"alphabet must be 'protein' or 'dna', not {alphabet!r}")
-    path = Path(path)
-    letters = _ALPHABETS[alphabet]
-    text = read_text(path)
-    records = _fasta_records(path, text)
-    if not records:
-        raise DataFormatError(path, "no FASTA records found", line=1)
-    header_lines: list[int] | None = None  # computed lazily: only needed to report an error
-    rows = []
-    for index, (title, raw_sequence) in enumerate(records):
-        sequence = raw_sequence.upper()
-        bad = set(sequence) - letters
-        if not sequence or bad:
-            lines = _lines(text)
-            if header_lines is None:
-                header_lines = [i for i, line in enumerate(lines, start=1) if line.startswith(">")]
-            header_line = header_lines[index]
-            record_id = title.split(maxsplit=1)[0] if title.strip() else "<no id>"
-            if not sequence:
-                raise DataFormatError(path, f"record {record_id!r} has an empty sequence", line=header_line)
-            line = _first_bad_line(lines, header_line, letters)
-            raise DataFormatError(
-                path,
-                f"record {record_id!r} has letters outside the {alphabet} alphabet: {''.join(sorted(bad))!r}",
-                line=line,
-                field="sequence",
-            )
-        rows.append({**parse_uniprot_header(title), "sequence": sequence})
-    return pd.DataFrame(rows, columns=FASTA_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -401,10 +259,23 @@ def read_hpo_annotations(path: str | Path) -> pd.DataFrame:
 def read_go_annotation_tsv(path: str | Path) -> pd.DataFrame:
     """Read ``accession<TAB>go_ids`` (semicolon-separated list) into long format ``[accession, go_id]``.
 
-    An empty ``go_ids`` field contributes no rows. Pairs keep the file's order.
+    An empty ``go_ids`` field contributes no rows. Pairs keep the file's order. An accession on two
+    lines, or an empty accession, is an error naming the line.
     """
     path = Path(path)
     wide = _read_headed_tsv(path, ["accession", "go_ids"])
+    accessions = wide["accession"]
+    empty = accessions.str.strip() == ""
+    if empty.any():
+        raise DataFormatError(path, "empty accession", line=int(empty.to_numpy().nonzero()[0][0]) + 2,
+                              field="accession")
+    repeated = accessions.duplicated(keep="first")
+    if repeated.any():
+        second = int(repeated.to_numpy().nonzero()[0][0])
+        first = int((accessions == accessions.iloc[second]).to_numpy().nonzero()[0][0])
+        raise DataFormatError(path, f"accession {accessions.iloc[second]!r} appears again (first on line {first + 2})",
+                              line=second + 2, field="accession",
+                              hint="give each accession one line with all its GO ids, separated by ';'")
     long = (
         wide.assign(go_id=wide["go_ids"].str.split(";"))
         .drop(columns="go_ids")

@@ -11,10 +11,11 @@ returns a local path, looking in this order:
 
 Mirror files are used in place, never copied.  Every file is checked against its pinned sha256
 wherever it comes from: a download before it is put in place, a local copy (``data/raw`` or a
-mirror) each time it is resolved.  Digests are memoised by path, size and mtime in
-``data/cache/sha256.json`` (:class:`g2p.checksums.DigestCache`), so a warm run costs one ``stat``
-per file.  A copy whose digest differs is an error naming the file and both digests; it never falls
-back silently to another copy.  ``$G2P_DATA_MIRROR`` naming a folder that does not exist is an error.
+mirror) each time it is resolved.  Digests are memoised in ``data/cache/sha256.json`` keyed on the
+file's path, size, mtime, ctime and inode (:class:`g2p.checksums.DigestCache`: a file rewritten with
+its size and mtime kept is hashed again), so a warm run costs one ``stat`` per file.  A copy whose
+digest differs is an error naming the file and both digests, and a copy's path holding a folder is an
+error too; neither falls back silently to another copy.  ``$G2P_DATA_MIRROR`` naming a folder that does not exist is an error.
 
 Why not ``pooch``: pooch (SciPy, scikit-image, MNE) keeps one cache folder, copies or downloads
 every file into it and re-hashes each file on every ``fetch``.  Here mirror files are used in place
@@ -73,6 +74,8 @@ __all__ = [
 MANIFEST_FILE = Path(__file__).with_name("sources.yaml")
 MIRROR_ENV = "G2P_DATA_MIRROR"
 RELEASE_URL_ENV = "G2P_DATA_URL"
+#: Further manifests (same format as sources.yaml, separated by os.pathsep): the raw files of a user's own datasets.
+EXTRA_ENV = "G2P_EXTRA_SOURCES"
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
 
@@ -181,9 +184,29 @@ def load_manifest(path: Path = MANIFEST_FILE) -> tuple[dict[str, Source], dict[s
     return sources, groups
 
 
-@lru_cache(maxsize=1)
 def _default_manifest() -> tuple[dict[str, Source], dict[str, Group]]:
-    return load_manifest(MANIFEST_FILE)
+    """The package's manifest plus every manifest named in ``$G2P_EXTRA_SOURCES`` (read at call time)."""
+    extra = tuple(Path(part.strip()).expanduser() for part in os.environ.get(EXTRA_ENV, "").split(os.pathsep)
+                  if part.strip())
+    stamps = tuple((str(p), *((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else (0, 0))) for p in extra)
+    return _merged_manifests(stamps)
+
+
+@lru_cache(maxsize=4)
+def _merged_manifests(extra: tuple[tuple[str, int, int], ...]) -> tuple[dict[str, Source], dict[str, Group]]:
+    """The package's manifest and the ``extra`` ones (path, mtime, size: a changed file is read again)."""
+    sources, groups = load_manifest(MANIFEST_FILE)
+    sources, groups = dict(sources), dict(groups)
+    for item, _, _ in extra:
+        path = Path(item)
+        more, more_groups = load_manifest(path)
+        clash = sorted(set(more) & set(sources)) or sorted(set(more_groups) & set(groups))
+        if clash:
+            raise DataFormatError(path, f"source {clash[0]!r} is already defined by another manifest", field="name",
+                                  hint=f"give the sources of ${EXTRA_ENV} names of their own")
+        sources.update(more)
+        groups.update(more_groups)
+    return sources, groups
 
 
 def manifest() -> list[Source]:
@@ -228,6 +251,20 @@ def _default_mirrors() -> list[Path]:
         mirrors.append(mirror)
     mirrors.append(paths.shared_mirror())
     return mirrors
+
+
+def _refuse_non_file(candidate: Path, name: str) -> None:
+    """Raise when ``candidate`` exists (or is a link) but is not a regular file."""
+    if candidate.is_symlink() and not candidate.exists():
+        what = "a broken symbolic link"
+    elif candidate.exists() and not candidate.is_file():
+        what = "a folder" if candidate.is_dir() else "not a regular file"
+    else:
+        return
+    raise InputError(
+        f"raw file {name!r} should be a file here, but this is {what}", path=candidate,
+        hint="replace it with the data release's file, or remove it so that the next copy is used",
+    )
 
 
 def _how_to_fix() -> str:
@@ -277,19 +314,24 @@ class Resolver:
         try:
             return self.sources[name]
         except KeyError:
-            raise KeyError(f"unknown raw source {name!r}; known: {', '.join(sorted(self.sources))}") from None
+            raise InputError(f"unknown raw source {name!r}", path=MANIFEST_FILE, field=name,
+                             hint=f"add it to the manifest (or to one named by ${EXTRA_ENV}); known: "
+                                  f"{', '.join(sorted(self.sources))}") from None
 
     def roots(self) -> list[Path]:
         """The local folders searched, in priority order."""
         return [self.raw_dir, *self.mirrors]
 
     def locate(self, name: str) -> Path | None:
-        """The first local copy of ``name`` (no download, no hashing), or None."""
+        """The first local copy of ``name`` (no download, no hashing), or None. Something at a copy's
+        path that is not a file (a folder, a broken link) is an error, not a reason to use the next
+        copy: the user put it there and would not learn that another copy was read instead."""
         source = self.source(name)
         for root in self.roots():
             candidate = root / source.path
             if candidate.is_file():
                 return candidate
+            _refuse_non_file(candidate, name)
         return None
 
     def resolve(self, name: str) -> Path:
@@ -319,8 +361,11 @@ class Resolver:
         try:
             group = self.groups[group_name]
         except KeyError:
-            raise KeyError(f"unknown source group {group_name!r}; known: {', '.join(sorted(self.groups))}") from None
+            raise InputError(f"unknown source group {group_name!r}", path=MANIFEST_FILE, field=group_name,
+                             hint=f"known: {', '.join(sorted(self.groups))}") from None
         for root in self.roots():
+            for member in group.members:
+                _refuse_non_file(root / self.sources[member].path, member)
             if all((root / self.sources[m].path).is_file() for m in group.members):
                 for member in group.members:
                     self._check(member, root / self.sources[member].path)

@@ -27,6 +27,10 @@ import scipy.sparse as sp
 from iterstrat.ml_stratifiers import IterativeStratification
 
 SPLITS = ("train", "val", "test")
+#: Genes a curated dataset holds only to score: later annotations of genes it does not contain (a
+#: CAFA-style prospective benchmark). Never trained, selected or counted on.
+PROSPECTIVE = "prospective"
+ALL_SPLITS = (*SPLITS, PROSPECTIVE)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from g2p import ranges
 from g2p.artifacts import key_of
 
 #: Classifier-free guidance w when a caller does not choose one (the presets set it in ``common``).
@@ -18,6 +19,13 @@ VAE_SCALE = 8  # TAESD downsamples by 8 (SD1 latent space)
 CROSS_ATTENTION = ("all", "low", "none")
 SAMPLERS = ("dpmsolver++", "ddim")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
+BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
+TIME_SCALE_SHIFTS = ("default", "scale_shift")
+MIXED_PRECISIONS = ("auto", "no", "fp16", "bf16")
+#: Largest image side (pixels) a configuration may ask for (the paper's is 256).
+MAX_IMAGE_SIZE = 1024
+#: Seeds seed NumPy's legacy generator too, which takes 32 bits.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -101,18 +109,56 @@ class DiffusionTrainConfig:
         return key_of(d)
 
     def __post_init__(self) -> None:
-        if self.image_size % VAE_SCALE or self.image_size < 16:
-            raise ValueError(f"image_size must be a multiple of {VAE_SCALE} and ≥ 16, got {self.image_size}")
-        for name in ("p_uncond", "p_drop_env", "p_drop_dna"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.p_uncond + self.p_drop_env + self.p_drop_dna > 1.0:
-            raise ValueError("p_uncond + p_drop_env + p_drop_dna must be at most 1")
+        """Every field range-checked (:class:`g2p.ranges.RangeError` names the field)."""
         for name, allowed in (("cross_attention", CROSS_ATTENTION), ("sampler", SAMPLERS),
-                              ("prediction_type", PREDICTION_TYPES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if self.env_augment < 0:
-            raise ValueError(f"env_augment must be >= 0, got {self.env_augment}")
-        if not 0.0 <= self.env_resample <= 1.0:
-            raise ValueError(f"env_resample must be in [0, 1], got {self.env_resample}")
+                              ("prediction_type", PREDICTION_TYPES), ("beta_schedule", BETA_SCHEDULES),
+                              ("resnet_time_scale_shift", TIME_SCALE_SHIFTS),
+                              ("mixed_precision", MIXED_PRECISIONS)):
+            ranges.choice(name, getattr(self, name), allowed)
+        ranges.integer("image_size", self.image_size, minimum=16, maximum=MAX_IMAGE_SIZE)
+        if self.image_size % VAE_SCALE:
+            raise ranges.RangeError("image_size", f"must be a multiple of {VAE_SCALE}, got {self.image_size}")
+        ranges.integer("k", self.k, minimum=1, maximum=8)
+        ranges.integer("max_bp", self.max_bp, minimum=self.k, maximum=100_000)
+        ranges.integer("token_pool", self.token_pool, minimum=1, maximum=self.max_bp)
+        for name in ("d_model", "encoder_heads", "attention_head_dim", "alignment_hidden"):
+            ranges.width(name, getattr(self, name))
+        ranges.divides("d_model", self.d_model, "encoder_heads", self.encoder_heads)
+        ranges.depth("encoder_layers", self.encoder_layers)
+        ranges.depth("layers_per_block", self.layers_per_block)
+        ranges.integers("unet_channels", list(self.unet_channels), minimum=1, maximum=ranges.MAX_WIDTH)
+        if len(self.unet_channels) > 8:
+            raise ranges.RangeError("unet_channels", f"lists {len(self.unet_channels)} blocks; at most 8")
+        groups = min(32, *self.unet_channels)  # g2p.g2pdiff.train.make_unet's GroupNorm groups
+        attended = {"all": self.unet_channels, "low": self.unet_channels[-1:], "none": ()}[self.cross_attention]
+        for channels in self.unet_channels:
+            ranges.divides("unet_channels", channels, "their GroupNorm groups", groups)
+        for channels in attended:  # diffusers reads attention_head_dim as the number of heads
+            ranges.divides("unet_channels", channels, "attention_head_dim", self.attention_head_dim)
+        latent = self.image_size // VAE_SCALE
+        if latent % 2 ** (len(self.unet_channels) - 1):
+            raise ranges.RangeError("unet_channels", f"has {len(self.unet_channels)} blocks, which halve the "
+                                                     f"{latent}×{latent} latent {len(self.unet_channels) - 1} times: "
+                                                     "use fewer blocks or a larger image_size")
+        for name in ("p_uncond", "p_drop_env", "p_drop_dna", "env_resample"):
+            ranges.fraction(name, getattr(self, name))
+        if self.p_uncond + self.p_drop_env + self.p_drop_dna > 1.0:
+            raise ranges.RangeError("p_uncond", "+ p_drop_env + p_drop_dna must be at most 1")
+        ranges.number("snr_gamma", self.snr_gamma, above=0.0, optional=True)
+        ranges.integer("num_train_timesteps", self.num_train_timesteps, minimum=2, maximum=100_000)
+        ranges.integer("env_augment", self.env_augment, minimum=0, maximum=100)
+        ranges.number("env_augment_max_lat", self.env_augment_max_lat, above=0.0, maximum=90.0)
+        ranges.number("temperature", self.temperature, above=0.0)
+        ranges.integer("steps", self.steps, minimum=1, maximum=100_000_000)
+        ranges.integer("batch_size", self.batch_size, minimum=1, maximum=1_000_000)
+        ranges.number("lr", self.lr, above=0.0, maximum=10.0)
+        ranges.integer("warmup_steps", self.warmup_steps, minimum=0)
+        ranges.fraction("ema_decay", self.ema_decay, open_top=True)
+        ranges.integer("checkpoint_every", self.checkpoint_every, minimum=1)
+        ranges.integer("cpu_threads", self.cpu_threads, minimum=1, maximum=4096, optional=True)
+        ranges.integer("simulator_seed", self.simulator_seed, minimum=0, maximum=MAX_SEED)
+        ranges.integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
+        for name in ("use_environment", "global_conditioning", "rescale_zero_snr", "standardize_latents",
+                     "alignment", "alignment_trains_conditioner", "ema"):
+            if not isinstance(getattr(self, name), bool):
+                raise ranges.RangeError(name, f"must be true or false, got {getattr(self, name)!r}")

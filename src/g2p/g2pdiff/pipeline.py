@@ -15,11 +15,20 @@ model, so ``save_pretrained``/``from_pretrained`` round-trip the whole model.  E
 
 Latents are unstandardised before TAESD decodes them.  :func:`generate_samples` samples a table of
 records in seeded batches (the notebooks and the benchmark); also the ``python -m g2p generate`` command.
+
+``generate`` checks what it is given before it samples: a barcode with no k-mer of known bases (only
+``N``) is refused, a barcode longer than the model reads is reported (``note:``, it reads the first
+``max_bp`` bases), options that would do nothing are refused (``--environment-guidance-scale``
+without coordinates, coordinates for a model without environment input), ``--out`` may not lie in
+the model folder, and at most :data:`MAX_IMAGES` images are made per call, in batches sized to the
+free memory (:func:`images_per_batch`), each drawing its slice of one seeded noise tensor, so the
+images do not depend on the batch size (up to float rounding).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +47,7 @@ from diffusers import (
 from diffusers.utils.torch_utils import randn_tensor
 from tqdm.auto import tqdm
 
-from g2p import atomic, checksums
+from g2p import atomic, checksums, locks, outputs
 from g2p.argtypes import finite_float, non_negative_int, positive_int
 from g2p.data.errors import DataFormatError, MissingFileError
 from g2p.device import try_gpu
@@ -50,6 +59,14 @@ from g2p.g2pdiff.latents import LatentStandardizer, channels_last, encode_images
 
 if TYPE_CHECKING:
     import pandas as pd
+
+#: Most images one ``g2p generate`` call makes (barcodes × --num-images).
+MAX_IMAGES = 1000
+#: Share of the free memory one sampling batch may use (the rest: the model, the decoder, the system).
+MEMORY_SHARE = 0.25
+#: Images sampled at once when memory allows: a fixed size, so that a rerun samples in the same
+#: batches (another batch size may change a pixel by float rounding) unless memory is short.
+BATCH_IMAGES = 64
 
 
 def _as_list(value: float | Sequence[float] | None, n: int, name: str) -> list[float]:
@@ -129,12 +146,14 @@ class G2PDiffusionPipeline(DiffusionPipeline):
         environment_guidance_scale: float | None = None,
         clip_x0: bool = True,
         alignment_min_alpha_bar: float = 0.05,
+        latents: torch.Tensor | None = None,
     ) -> ImagePipelineOutput | tuple:
         """Generate ``num_images_per_barcode`` images per barcode (barcode-major order).
 
         ``lat``/``lon`` in degrees (scalars apply to every barcode; ``None``/NaN = missing, i.e. the
         model without environment).  ``output_type``: ``"pt"`` → ``[N·k, 3, H, W]`` in [0, 1];
         ``"np"`` → ``[N·k, H, W, 3]``; ``"pil"``; ``"latent"`` → the standardised latents.
+        ``latents``: the initial noise ``[N·k, C, h, w]`` (default: drawn from ``generator``).
         """
         if output_type not in ("pt", "np", "pil", "latent"):
             raise ValueError(f"output_type must be 'pt', 'np', 'pil' or 'latent', got {output_type!r}")
@@ -173,7 +192,12 @@ class G2PDiffusionPipeline(DiffusionPipeline):
 
         size = int(self.unet.config.sample_size)
         shape = (n * k, self.unet.config.in_channels, size, size)
-        latents = randn_tensor(shape, generator=generator, device=device, dtype=self.unet.dtype)
+        if latents is None:
+            latents = randn_tensor(shape, generator=generator, device=device, dtype=self.unet.dtype)
+        elif tuple(latents.shape) != shape:
+            raise ValueError(f"latents: expected shape {shape}, got {tuple(latents.shape)}")
+        else:
+            latents = latents.to(device=device, dtype=self.unet.dtype)
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         latents = latents * self.scheduler.init_noise_sigma
         prediction = self.scheduler.config.prediction_type
@@ -298,6 +322,47 @@ def generate_samples(
     return torch.cat(out)
 
 
+# -- resources ----------------------------------------------------------------------------------------
+def bytes_per_image(pipe: G2PDiffusionPipeline, guidance_parts: int = 3) -> int:
+    """A generous estimate of the memory one image takes while it is sampled and decoded: the UNet's
+    activations at every resolution (about 24 tensors of each block's width held at once, for each
+    guidance branch) plus TAESD's decoder at full resolution (64 channels, a few at once)."""
+    size = int(pipe.unet.config.sample_size)
+    channels = list(pipe.unet.config.block_out_channels)
+    unet = sum(c * (size // 2**i) ** 2 for i, c in enumerate(channels)) * 24 * guidance_parts
+    decoder = 64 * pipe.image_size**2 * 4
+    return 4 * (unet + decoder)
+
+
+def _size(n_bytes: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{int(n_bytes)} bytes"
+
+
+def free_memory(device: torch.device) -> int:
+    """Bytes free on ``device`` (CUDA: the GPU's; otherwise the machine's available memory)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def images_per_batch(pipe: G2PDiffusionPipeline, total: int, device: torch.device) -> int:
+    """How many of ``total`` images to sample at once: :data:`BATCH_IMAGES`, or fewer so that a batch
+    uses at most :data:`MEMORY_SHARE` of the free memory; :class:`G2PError` when not even one fits."""
+    per_image = bytes_per_image(pipe)
+    free = free_memory(device)
+    budget = MEMORY_SHARE * free
+    if per_image > budget:
+        raise G2PError(f"one {pipe.image_size}×{pipe.image_size} image needs about {_size(per_image)} to sample, "
+                       f"more than {MEMORY_SHARE:.0%} of the {_size(free)} free on {device}",
+                       hint="close other programs, or sample on a machine with more memory")
+    return max(1, min(total, BATCH_IMAGES, int(budget // per_image)))
+
+
 # -- python -m g2p generate ------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="a saved pipeline folder (runs/<preset>/g2pdiffusion/full/pipeline)")
@@ -305,7 +370,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lat", type=finite_float, action="append", help="latitude in degrees (one, or one per barcode)")
     parser.add_argument("--lon", type=finite_float, action="append", help="longitude in degrees (one, or one per barcode)")
     parser.add_argument("--out", required=True, type=Path, help="folder for the PNG files")
-    parser.add_argument("--num-images", type=positive_int, default=1)
+    parser.add_argument("--num-images", type=positive_int, default=1,
+                        help=f"images per barcode (barcodes × images at most {MAX_IMAGES})")
     parser.add_argument("--steps", type=positive_int, default=25)
     parser.add_argument("--guidance-scale", type=finite_float, default=GUIDANCE_SCALE)
     parser.add_argument("--environment-guidance-scale", type=finite_float, default=None,
@@ -323,12 +389,37 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"g2p generate: {exc}", hint="see g2p generate --help") from exc
 
 
+def _note(message: str) -> None:
+    import sys
+
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
+def check_informative(barcodes: Sequence[str], k: int, max_bp: int, report=_note) -> None:
+    """Refuse a barcode the model would read as unknown tokens only (no k-mer of A/C/G/T in its first
+    ``max_bp`` bases); report one it reads only the start of."""
+    known = re.compile(f"[ACGT]{{{k}}}")
+    for i, seq in enumerate(barcodes):
+        if not known.search(seq[:max_bp]):
+            where = f"its first {max_bp} bases" if len(seq) > max_bp else "it"
+            raise ValueError(f"barcode {i}: no {k}-mer of known bases (A, C, G, T) in {where} "
+                             f"({seq.count('N')} of {len(seq)} bases are N): the model would read nothing of it")
+        if len(seq) > max_bp:
+            report(f"barcode {i} has {len(seq):,} bases; the model reads its first {max_bp} (the conditioner's "
+                   f"max_bp) and ignores the other {len(seq) - max_bp:,}")
+
+
 def _generate(args: argparse.Namespace) -> int:
     if not (Path(args.model) / "model_index.json").is_file():
         raise MissingFileError(args.model, "not a saved pipeline (no model_index.json)",
                                hint="pass runs/<preset>/g2pdiffusion/<variant>/pipeline")
-    validate_barcodes(args.barcode)
-    n = len(args.barcode)
+    outputs.refuse_overwriting_inputs("generate", args.out, {}, {"--model": args.model})
+    barcodes = validate_barcodes(args.barcode)
+    n = len(barcodes)
+    total = n * args.num_images
+    if total > MAX_IMAGES:
+        raise ValueError(f"--num-images: {n} barcode(s) × {args.num_images} images = {total:,}, more than the "
+                         f"{MAX_IMAGES:,} one call makes (run several calls with other --seed values)")
     for option, values in (("--lat", args.lat), ("--lon", args.lon)):
         if values and len(values) not in (1, n):
             raise ValueError(f"{option}: give one value or one per barcode ({n}), got {len(values)}")
@@ -336,22 +427,62 @@ def _generate(args: argparse.Namespace) -> int:
     lon = args.lon[0] if args.lon and len(args.lon) == 1 else args.lon
     if (lat is None) != (lon is None):
         raise ValueError("give both --lat and --lon, or neither")
+    if args.environment_guidance_scale is not None and lat is None:
+        raise ValueError("--environment-guidance-scale weighs the coordinates, and none were given: "
+                         "add --lat and --lon, or leave it out")
     validate_coordinates(*(np.broadcast_to(np.asarray(v if v is not None else np.nan, dtype=float), (n,))
                            for v in (lat, lon)))
-    device = try_gpu()
-    pipe = load_pipeline(args.model, device)
-    print(f"sampling {n * args.num_images} images ({n} barcodes × {args.num_images}), {args.steps} steps on {device}",
-          flush=True)
-    images = pipe(
-        args.barcode, lat, lon, num_images_per_barcode=args.num_images, guidance_scale=args.guidance_scale,
-        environment_guidance_scale=args.environment_guidance_scale if lat is not None else None,
-        alignment_scale=args.alignment_scale, num_inference_steps=args.steps,
-        generator=torch.Generator(device).manual_seed(args.seed), output_type="pil",
-    ).images
+    with locks.hold(args.out, what="generation output", wait=False):
+        device = try_gpu()
+        pipe = load_pipeline(args.model, device)
+        if lat is not None and not pipe.conditioner.config.use_environment:
+            raise ValueError(f"--lat/--lon would change nothing: the model in {args.model} takes no environment "
+                             "input (a no_env variant); leave them out")
+        check_informative(barcodes, pipe.conditioner.tokenizer.k, pipe.conditioner.tokenizer.max_bp)
+        images = _sample(pipe, args, barcodes, lat, lon, device)
+        _write_images(images, args, n)
+    return 0
+
+
+def _repeat(value: float | Sequence[float] | None, k: int) -> list[float] | float | None:
+    """Per-barcode coordinates → per-image ones (a scalar or None applies to all as it is)."""
+    return value if value is None or np.isscalar(value) else [v for v in value for _ in range(k)]
+
+
+def _part(value: list[float] | float | None, part: slice) -> list[float] | float | None:
+    return value if value is None or np.isscalar(value) else value[part]
+
+
+def _sample(pipe: G2PDiffusionPipeline, args: argparse.Namespace, barcodes: list[str], lat, lon,
+            device: torch.device) -> list:
+    """Every image of the call, in batches that fit in memory, each from its slice of one noise tensor."""
+    n, k = len(barcodes), args.num_images
+    total = n * k
+    batch = images_per_batch(pipe, total, device)
+    size = int(pipe.unet.config.sample_size)
+    noise = randn_tensor((total, pipe.unet.config.in_channels, size, size),
+                         generator=torch.Generator(device).manual_seed(args.seed), device=device, dtype=pipe.unet.dtype)
+    print(f"sampling {total} images ({n} barcodes × {k}), {args.steps} steps on {device}"
+          + (f", {batch} at a time" if batch < total else ""), flush=True)
+    flat = [seq for seq in barcodes for _ in range(k)]  # barcode-major, as num_images_per_barcode orders them
+    flat_lat, flat_lon = _repeat(lat, k), _repeat(lon, k)
+    images = []
+    for start in range(0, total, batch):
+        part = slice(start, start + batch)
+        images += pipe(
+            flat[part], _part(flat_lat, part), _part(flat_lon, part),
+            guidance_scale=args.guidance_scale,
+            environment_guidance_scale=args.environment_guidance_scale if lat is not None else None,
+            alignment_scale=args.alignment_scale, num_inference_steps=args.steps, latents=noise[part],
+            output_type="pil",
+        ).images
+    return images
+
+
+def _write_images(images: list, args: argparse.Namespace, n: int) -> None:
     for i, image in enumerate(images):
         target = Path(args.out) / f"barcode{i // args.num_images:03d}_sample{i % args.num_images:02d}.png"
         with atomic.open_for_write(target) as tmp:
             image.save(tmp, format="PNG")
         print(target)
     print(f"wrote {len(images)} images for {n} barcodes to {args.out}")
-    return 0

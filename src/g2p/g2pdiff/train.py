@@ -46,7 +46,7 @@ from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
-from g2p import atomic
+from g2p import atomic, locks
 from g2p.artifacts import current_record, key_of
 from g2p.data import sources
 from g2p.device import seed_everything
@@ -187,8 +187,16 @@ def train(
     A finished run with the same config and data is reused when ``resume`` is true.
     ``stop_after`` checkpoints and returns after that many steps, as an interruption would
     (``pipeline_dir`` is then None); calling again with ``resume=True`` finishes the run.
+    One run per output folder at a time: a second one waits for the first (:mod:`g2p.locks`).
     """
-    output_dir = Path(output_dir)
+    with locks.hold(Path(output_dir), what="diffusion training run"):
+        return _train(records, config, Path(output_dir), resume, images=images, cache_dir=cache_dir,
+                      progress=progress, stop_after=stop_after)
+
+
+def _train(records: pd.DataFrame, config: DiffusionTrainConfig, output_dir: Path, resume: bool, *,
+           images: torch.Tensor | None, cache_dir: Path | None, progress: bool,
+           stop_after: int | None) -> DiffusionTrainResult:
     records = training_rows(records)
     if images is not None and (config.env_augment or config.env_resample):
         raise ValueError("env_augment needs simulator renders; it cannot augment given images")

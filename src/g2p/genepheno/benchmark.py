@@ -15,9 +15,14 @@
    others — and measures exclusive-pair violations at each method's Fmax threshold;
 4. writes ``runs/<preset>/genepheno/results.csv`` (one row per dataset × method × seed × bin) and
    ``runs/<preset>/genepheno/exclusive_violations.csv``, atomically; rows of datasets not in this call
-   are kept. :func:`summarise` turns it into mean ± sd over seeds.
+   are kept. :func:`summarise` turns it into mean ± sd over seeds;
+5. for a dataset with prospective targets (split ``prospective``: genes annotated only after the
+   dataset's release, :class:`g2p.data.specs.ProspectiveTargets`), the same models score those genes
+   too, evaluated the same way into ``runs/<preset>/genepheno/prospective.csv`` (CAFA's no-knowledge
+   targets: nothing was trained or selected on them).
 
-Metrics are computed on the TEST split only; validation is used only for early stopping.
+Metrics are computed on the TEST split (and the prospective targets) only; validation is used only for
+early stopping.
 ``python -m g2p evaluate --datasets mpo hpo --preset quick`` runs the same thing.
 """
 
@@ -44,12 +49,14 @@ from g2p.genepheno import baselines as baselines_mod
 from g2p.genepheno import metrics, predict, runs, train
 from g2p.genepheno.config import ENCODERS, BaselineConfig, TrainConfig
 from g2p.genepheno.summary import METRICS, summarise  # noqa: F401  (re-exported: benchmark.summarise)
+from g2p.data.split import PROSPECTIVE
 from g2p.genepheno.train import dataset_fingerprint
 from g2p.presets import PRESETS
 
 NOTEBOOK = "03_evaluate"
 RESULTS_FILE = "results.csv"
 VIOLATIONS_FILE = "exclusive_violations.csv"
+PROSPECTIVE_FILE = "prospective.csv"
 KINDS = ("baseline", "ours", "ablation")
 
 
@@ -110,15 +117,24 @@ class MethodScores:
     wall_s: float
     paper_label: str | None = None
     seed: int = 0
+    prospective: np.ndarray | None = None  # scores of the prospective targets, when the dataset has them
 
 
-def score_rows(dataset, dataset_name: str, entry: MethodScores, n_boot: int, seed: int) -> pd.DataFrame:
-    """``metrics.evaluate`` on the test split, tagged with dataset, method, kind and wall time."""
-    test = dataset.split_index("test")
-    y_true = dataset.labels[test]
-    if entry.scores.shape != y_true.shape:
-        raise ValueError(f"{entry.name}: scores {entry.scores.shape} but test labels {y_true.shape}")
-    table = metrics.evaluate(y_true, entry.scores, dataset.terms["bin"].to_numpy(), n_boot=n_boot, seed=seed)
+def _splits(dataset) -> list[str]:
+    """The splits a method scores: test, and the prospective targets when the dataset has them."""
+    return ["test", PROSPECTIVE] if getattr(dataset, "has_prospective", False) else ["test"]
+
+
+def score_rows(dataset, dataset_name: str, entry: MethodScores, n_boot: int, seed: int,
+               split: str = "test") -> pd.DataFrame:
+    """``metrics.evaluate`` on ``split`` (test, or the prospective targets), tagged with dataset, method,
+    kind and wall time."""
+    rows = dataset.split_index(split)
+    y_true = dataset.labels[rows]
+    scores = entry.scores if split == "test" else entry.prospective
+    if scores is None or scores.shape != y_true.shape:
+        raise ValueError(f"{entry.name}: {split} scores {getattr(scores, 'shape', None)} but labels {y_true.shape}")
+    table = metrics.evaluate(y_true, scores, dataset.terms["bin"].to_numpy(), n_boot=n_boot, seed=seed)
     table.insert(0, "dataset", dataset_name)
     table.insert(1, "name", entry.name)
     table.insert(2, "method", entry.method)
@@ -155,14 +171,19 @@ def train_variant(dataset, dataset_name: str, preset: str, variant: Variant, con
         raise RuntimeError(f"training {dataset_name}/{variant.key}/seed{seed} did not finish")
     trained_s = float(result.extra.get("wall_time_s", result.wall_time_s)) or time.perf_counter() - started
     tick = time.perf_counter()
-    scores = predict.predict_scores(result.best_dir, dataset, "test")
-    return MethodScores(variant.key, variant.method, variant.kind, np.asarray(scores, dtype=np.float32),
-                        trained_s + time.perf_counter() - tick, variant.paper_label, seed)
+    scores = {split: np.asarray(predict.predict_scores(result.best_dir, dataset, split), dtype=np.float32)
+              for split in _splits(dataset)}
+    return MethodScores(variant.key, variant.method, variant.kind, scores["test"],
+                        trained_s + time.perf_counter() - tick, variant.paper_label, seed, scores.get(PROSPECTIVE))
 
 
 def variant_config(config: TrainConfig, variant: Variant, seed: int) -> TrainConfig:
     """The complete model's settings with the variant's changes and the seed."""
     return dataclasses.replace(config, **variant.overrides, seed=seed)
+
+
+#: One method's output of a job: results rows (test), its exclusive-violation row, prospective rows or None.
+JobOutput = tuple[pd.DataFrame, dict, "pd.DataFrame | None"]
 
 
 @dataclass(frozen=True)
@@ -183,10 +204,10 @@ class ScoreJob:
     cache: Path  # the dataset's baseline score cache
 
 
-def run_score_job(job: ScoreJob, loader: Callable[[str], Any] = runs.load_cached) -> list[tuple[pd.DataFrame, dict]]:
-    """The job's methods, each as (results rows, exclusive-violation row). A worker process's entry
-    point: everything heavy (training, prediction, bootstrap) happens here, and only the small tables
-    travel back."""
+def run_score_job(job: ScoreJob, loader: Callable[[str], Any] = runs.load_cached) -> list[JobOutput]:
+    """The job's methods, each as (results rows, exclusive-violation row, prospective rows or None). A
+    worker process's entry point: everything heavy (training, prediction, bootstrap) happens here, and
+    only the small tables travel back."""
     dataset = loader(job.dataset)
     label = _base_name(dataset, job.dataset)
     if job.what in VARIANTS:
@@ -204,23 +225,28 @@ def run_score_job(job: ScoreJob, loader: Callable[[str], Any] = runs.load_cached
                            job.bootstrap_seed)
         table.insert(1, "curated", job.dataset)
         threshold = float(table.loc[table["bin"] == metrics.ALL, "threshold"].iloc[0])
-        out.append((table, {"curated": job.dataset, **violation_row(dataset, label, entry, threshold)}))
+        later = None
+        if entry.prospective is not None:
+            later = score_rows(dataset, label, entry, job.n_boot if entry.seed == job.bootstrap_seed else 0,
+                               job.bootstrap_seed, split=PROSPECTIVE)
+            later.insert(1, "curated", job.dataset)
+        out.append((table, {"curated": job.dataset, **violation_row(dataset, label, entry, threshold)}, later))
     return out
 
 
-def _run_score_job_quietly(job: ScoreJob) -> list[tuple[pd.DataFrame, dict]]:
+def _run_score_job_quietly(job: ScoreJob) -> list[JobOutput]:
     """Worker side of :func:`_run_jobs`: one thread per process, no progress bars."""
     torch.set_num_threads(1)
     return run_score_job(dataclasses.replace(job, config=dataclasses.replace(job.config, progress=False, cpu_threads=1)))
 
 
 def _run_jobs(jobs: list[ScoreJob], workers: int, loader: Callable[[str], Any] | None,
-              say: Callable[[str], None]) -> list[list[tuple[pd.DataFrame, dict]]]:
+              say: Callable[[str], None]) -> list[list[JobOutput]]:
     """Every job's output, in the order of ``jobs``. With ``workers`` > 1 (and the standard loader) the
     jobs run in that many processes, GenePheno training first so the short baseline jobs fill the end;
     otherwise one after the other in this process."""
-    def report(produced: list[tuple[pd.DataFrame, dict]]) -> None:
-        for table, _ in produced:
+    def report(produced: list[JobOutput]) -> None:
+        for table, _, _ in produced:
             row = table[table["bin"] == metrics.ALL].iloc[0]
             say(f"[{row['dataset']}] {row['method']}, seed {row['seed']}: Fmax {row['fmax']:.4f}, AUC {row['auc']:.4f}")
 
@@ -248,7 +274,8 @@ def _run_jobs(jobs: list[ScoreJob], workers: int, loader: Callable[[str], Any] |
 def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | None = None) -> MethodScores:
     """Fit one baseline on train (val for early stopping) and score test; cached by data + settings.
     ``seed`` names a trained baseline's seed (its config carries it); None for deterministic ones."""
-    key = artifacts.key_of({"data": dataset_fingerprint(dataset), "name": baseline.name,
+    splits = _splits(dataset)
+    key = artifacts.key_of({"data": dataset_fingerprint(dataset), "name": baseline.name, "splits": splits,
                             "config": asdict(baseline.config), "fit": baselines_mod.FIT_VERSION})
     stem = baseline.name if seed is None else f"{baseline.name}-seed{seed}"
     cache = cache_dir / f"{stem}.npz" if cache_dir is not None else None
@@ -257,15 +284,19 @@ def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | N
         stored = np.load(cache, allow_pickle=False)
         if str(stored["key"]) == key:
             return MethodScores(baseline.name, str(stored["method"]), "baseline", stored["scores"],
-                                float(stored["wall_s"]), label, seed or 0)
+                                float(stored["wall_s"]), label, seed or 0,
+                                stored["prospective"] if PROSPECTIVE in splits else None)
     started = time.perf_counter()
-    scores = np.asarray(baseline.fit(dataset).predict(dataset, "test"), dtype=np.float32)
+    fitted = baseline.fit(dataset)
+    scores = {split: np.asarray(fitted.predict(dataset, split), dtype=np.float32) for split in splits}
     wall = time.perf_counter() - started
     if cache is not None:
         with atomic.open_for_write(cache) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, key=key, method=baseline.method, scores=scores, wall_s=wall)
-    return MethodScores(baseline.name, baseline.method, "baseline", scores, wall, label, seed or 0)
+                np.savez_compressed(fh, key=key, method=baseline.method, scores=scores["test"], wall_s=wall,
+                                    prospective=scores.get(PROSPECTIVE, np.zeros((0, 0), np.float32)))
+    return MethodScores(baseline.name, baseline.method, "baseline", scores["test"], wall, label, seed or 0,
+                        scores.get(PROSPECTIVE))
 
 
 # ------------------------------------------------------------------------------ the benchmark
@@ -332,19 +363,30 @@ def run_benchmark(
     say(f"{len(jobs)} benchmark jobs on {', '.join(names)} (seeds {seeds}, ablations on {ablation_seeds}), "
         f"{workers if workers > 1 and loader is None else 1} at a time")
     outputs = _run_jobs(jobs, workers, loader, say)
-    result_tables = [table for produced in outputs for table, _ in produced]
-    violations = [row for produced in outputs for _, row in produced]
+    result_tables = [table for produced in outputs for table, _, _ in produced]
+    violations = [row for produced in outputs for _, row, _ in produced]
+    later = [table for produced in outputs for _, _, table in produced if table is not None]
     results = pd.concat(result_tables, ignore_index=True)
     results["preset"] = preset
     done = list(results["dataset"].unique())
     _merge_and_write(out / RESULTS_FILE, results, done)
     _merge_and_write(out / VIOLATIONS_FILE, pd.DataFrame(violations), done)
+    prospective = pd.concat(later, ignore_index=True).assign(preset=preset) if later else pd.DataFrame(columns=["dataset"])
+    _merge_and_write(out / PROSPECTIVE_FILE, prospective, done)
     return results
 
 
 def _variants_for(seed: int, chosen: Sequence[str], ablation_seeds: Sequence[int]) -> list[str]:
     """The variants trained with ``seed``: the complete model always, the ablations on ``ablation_seeds``."""
     return [key for key in chosen if key == "complete" or seed in ablation_seeds]
+
+
+def load_prospective(preset: str, output_dir: Path | None = None) -> pd.DataFrame:
+    """``prospective.csv`` of a preset (empty when no dataset of the run has prospective targets)."""
+    target = (output_dir or genepheno_dir(preset)) / PROSPECTIVE_FILE
+    if not target.exists() or target.stat().st_size == 0:
+        return pd.DataFrame(columns=["dataset", "curated"])
+    return pd.read_csv(target)
 
 
 def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -374,7 +416,7 @@ def main(args: argparse.Namespace) -> int:
     block = preset.block(NOTEBOOK)
     model = preset.genepheno(encoder=args.encoder)
     results = run_benchmark(
-        args.datasets or preset.curated_names(block.get("datasets") or ["mpo", "hpo"]), args.preset,
+        args.datasets or preset.curated_names(block.get("datasets") or []), args.preset,
         config=model, baselines=preset.baselines(model), variants=args.variants or preset.variants,
         seeds=args.seeds or block.get("seeds") or [0],
         ablation_seeds=args.ablation_seeds or block.get("ablation_seeds"),

@@ -11,12 +11,28 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from g2p import ranges
+
 #: The label losses (:func:`g2p.genepheno.losses.label_loss`): "contrastive" is the paper's L_MLC.
 LABEL_LOSSES = ("contrastive", "anchored", "zlpr", "bce", "anchored+bce")
 #: "sum": the paper's sums over terms; "mean": per term set, so that λ1 and λ2 weigh comparable terms.
 REDUCTIONS = ("mean", "sum")
 #: Sequence encoders: k-mer composition, a CNN from scratch, a Hugging Face protein model.
 ENCODERS = ("kmer", "cnn", "hf")
+#: DIAMOND's sensitivity modes ("": its default, fast).
+DIAMOND_SENSITIVITIES = ("", "faster", "fast", "mid-sensitive", "sensitive", "more-sensitive", "very-sensitive",
+                         "ultra-sensitive")
+#: What the phenotype head reads of each bottleneck unit.
+CONCEPT_ACTIVATIONS = ("sigmoid", "identity")
+ALPHABETS = ("protein", "dna")
+#: Letters of each alphabet's k-mer vocabulary (g2p.genepheno.encoders.STANDARD), for the feature bound.
+_KMER_LETTERS = {"protein": 20, "dna": 4}
+#: Most k-mer composition features (summed over kmer_ks) whose projection is fitted in memory.
+MAX_KMER_FEATURES = 200_000
+#: Seeds seed NumPy's legacy generator too, which takes 32 bits.
+MAX_SEED = 2**32 - 1
+#: Longest sequence (residues or tokens) an encoder is asked to read.
+MAX_LENGTH = 100_000
 
 
 @dataclass
@@ -68,17 +84,52 @@ class TrainConfig:
     RUNTIME_ONLY = ("max_epochs_this_call", "progress", "cpu_threads")
 
     def __post_init__(self) -> None:
-        self.kmer_ks = tuple(int(k) for k in self.kmer_ks)
-        if self.loss not in LABEL_LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LABEL_LOSSES)}, got {self.loss!r}")
-        if self.loss_reduction not in REDUCTIONS:
-            raise ValueError(f"loss_reduction must be one of {', '.join(REDUCTIONS)}, got {self.loss_reduction!r}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
-        if self.encoder not in ENCODERS:
-            raise ValueError(f"unknown sequence encoder {self.encoder!r}; choose {', '.join(map(repr, ENCODERS))}")
+        """Every field range-checked (:class:`g2p.ranges.RangeError` names the field)."""
+        ranges.integers("kmer_ks", self.kmer_ks, minimum=1, maximum=8)
+        self.kmer_ks = tuple(self.kmer_ks)
+        ranges.choice("loss", self.loss, LABEL_LOSSES)
+        ranges.choice("loss_reduction", self.loss_reduction, REDUCTIONS)
+        ranges.choice("encoder", self.encoder, ENCODERS)
+        ranges.choice("alphabet", self.alphabet, ALPHABETS)
+        ranges.choice("concept_activation", self.concept_activation, CONCEPT_ACTIVATIONS)
         if self.encoder == "hf" and not self.hf_model:
-            raise ValueError("encoder='hf' needs hf_model (a hub name or a local folder)")
+            raise ranges.RangeError("hf_model", "is needed by encoder 'hf' (a hub name or a local folder)")
+        if self.hf_model is not None and not (isinstance(self.hf_model, str) and self.hf_model.strip()):
+            raise ranges.RangeError("hf_model", f"must be a hub name or a local folder, got {self.hf_model!r}")
+        n_kmers = sum(_KMER_LETTERS[self.alphabet] ** k for k in self.kmer_ks)
+        if self.encoder == "kmer" and n_kmers > MAX_KMER_FEATURES:
+            raise ranges.RangeError("kmer_ks", f"{list(self.kmer_ks)} gives {n_kmers:,} {self.alphabet} k-mer features; "
+                                               f"at most {MAX_KMER_FEATURES:,} fit in memory")
+        for name in ("max_residues", "hf_max_length", "max_go_tokens"):
+            ranges.integer(name, getattr(self, name), minimum=1, maximum=MAX_LENGTH)
+        ranges.integer("go_min_count", self.go_min_count, minimum=1)
+        for name in ("seq_dim", "d_model", "mlp_hidden", "n_heads"):
+            ranges.width(name, getattr(self, name))
+        ranges.divides("d_model", self.d_model, "n_heads", self.n_heads)
+        ranges.integer("seq_segments", self.seq_segments, minimum=0, maximum=1024)
+        ranges.width("free_units", self.free_units, minimum=0)
+        for name in ("go_layers", "conv_layers", "mlp_layers"):
+            ranges.depth(name, getattr(self, name))
+        ranges.fraction("dropout", self.dropout, open_top=True)
+        ranges.fraction("warmup_frac", self.warmup_frac)
+        ranges.integer("epochs", self.epochs, minimum=1, maximum=1_000_000)
+        ranges.integer("patience", self.patience, minimum=1)
+        ranges.integer("max_epochs_this_call", self.max_epochs_this_call, minimum=1, optional=True)
+        ranges.integer("batch_size", self.batch_size, minimum=1, maximum=1_000_000)
+        ranges.integer("eval_batch_size", self.eval_batch_size, minimum=1, maximum=1_000_000)
+        ranges.number("lr", self.lr, above=0.0, maximum=10.0)
+        ranges.number("weight_decay", self.weight_decay, minimum=0.0)
+        ranges.number("lambda_ex", self.lambda_ex, minimum=0.0)
+        ranges.number("lambda_go", self.lambda_go, minimum=0.0)
+        ranges.number("tau", self.tau, above=0.0)
+        ranges.number("concept_floor", self.concept_floor)
+        ranges.integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
+        ranges.integer("cpu_threads", self.cpu_threads, minimum=1, maximum=4096, optional=True)
+        for name in ("go_bag", "fusion_norm", "use_sequence", "use_go", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise ranges.RangeError(name, f"must be true or false, got {getattr(self, name)!r}")
+        if not (self.use_sequence or self.use_go):
+            raise ranges.RangeError("use_sequence", "and use_go are both false: the model would read no input")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -109,6 +160,23 @@ class BaselineConfig:
     patience: int = 8
     min_go_count: int = 2
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        ranges.integer("kmer_k", self.kmer_k, minimum=1, maximum=8)
+        ranges.integer("kmer_dim", self.kmer_dim, minimum=0, maximum=ranges.MAX_WIDTH)
+        ranges.integer("max_hits", self.max_hits, minimum=1)
+        ranges.number("evalue", self.evalue, above=0.0)
+        ranges.choice("diamond_sensitivity", self.diamond_sensitivity, DIAMOND_SENSITIVITIES)
+        ranges.integer("threads", self.threads, minimum=1, maximum=4096)
+        ranges.integer("epochs", self.epochs, minimum=1, maximum=1_000_000)
+        ranges.integer("patience", self.patience, minimum=1)
+        ranges.integer("batch_size", self.batch_size, minimum=1, maximum=1_000_000)
+        ranges.number("lr", self.lr, above=0.0, maximum=10.0)
+        ranges.number("weight_decay", self.weight_decay, minimum=0.0)
+        ranges.width("hidden", self.hidden)
+        ranges.fraction("dropout", self.dropout, open_top=True)
+        ranges.integer("min_go_count", self.min_go_count, minimum=1)
+        ranges.integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> BaselineConfig:

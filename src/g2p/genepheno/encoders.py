@@ -17,7 +17,6 @@ both streams together into model-ready tensors.
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,14 +235,14 @@ def embed_sequences(
     max_length: int = 1024,
     device: torch.device | str | None = None,
     cache_root: Path | None = None,
-    local_files_only: bool | None = None,
 ) -> np.ndarray:
     """Mean-pooled last-layer embeddings (n, hidden) of a frozen Hugging Face model.
 
     ``model_name`` is a hub id or a local folder. Each embedding is cached as
     ``<cache>/<model>/<sha256(sequence)>.npy``; only sequences missing from the cache run through the
-    model (which is not even loaded when everything is cached). ``local_files_only`` defaults to True
-    for local folders and when ``HF_HUB_OFFLINE`` is set.
+    model (which is not even loaded when everything is cached). The model is loaded from a local
+    folder or the local Hugging Face cache only (:func:`g2p.genepheno.hf_models.local_model`: a missing
+    model is one line naming it and how to get it, at once, offline too).
     """
     seqs = check_sequences(sequences, alphabet)
     folder = hf_cache_dir(model_name, cache_root)
@@ -251,10 +250,11 @@ def embed_sequences(
     files = [folder / f"{k}.npy" for k in keys]
     todo = sorted({i for i, f in enumerate(files) if not f.exists()}, key=lambda i: len(seqs[i]))
     if todo:
-        if local_files_only is None:
-            local_files_only = Path(model_name).exists() or os.environ.get("HF_HUB_OFFLINE") == "1"
-        tokenizer = AutoTokenizer.from_pretrained(model_name, local_files_only=local_files_only)
-        model = AutoModel.from_pretrained(model_name, local_files_only=local_files_only)
+        from g2p.genepheno.hf_models import local_model
+
+        folder_on_disk = str(local_model(model_name))
+        tokenizer = AutoTokenizer.from_pretrained(folder_on_disk, local_files_only=True)
+        model = AutoModel.from_pretrained(folder_on_disk, local_files_only=True)
         device = torch.device(device) if device is not None else try_gpu()
         spaced = _needs_spaces(tokenizer, alphabet)
         model.to(device).eval().requires_grad_(False)

@@ -33,12 +33,11 @@ from transformers.utils import ModelOutput
 
 from g2p.genepheno.encoders import ConvSequenceEncoder, FeatureTokens
 from g2p.genepheno.go_terms import GoBag, GoEncoder
-from g2p.genepheno.config import LABEL_LOSSES, REDUCTIONS
+from g2p.genepheno.config import CONCEPT_ACTIVATIONS, LABEL_LOSSES, REDUCTIONS
 
 
 # What the phenotype head reads from each bottleneck unit: its probability σ(s) or its score s itself
 # (the concept's log-odds; the head is then linear in the concept scores the concept loss trains).
-CONCEPT_ACTIVATIONS = ("sigmoid", "identity")
 
 
 class GenePhenoConfig(PreTrainedConfig):

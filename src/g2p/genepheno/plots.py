@@ -58,9 +58,9 @@ def _bins(results: pd.DataFrame) -> list[str]:
 
 
 def method_table(results: pd.DataFrame, dataset: str, rows: pd.Series | None = None,
-                 metric_names: tuple[str, ...] = ("fmax", "auc"), paper_table: str = "table1") -> pd.DataFrame:
-    """Methods × (bin, metric) with spreads, plus the paper's All numbers (``paper Fmax``/``paper AUC``).
-    ``results`` is the seed summary (:func:`g2p.genepheno.benchmark.summarise`)."""
+                 metric_names: tuple[str, ...] = ("fmax", "auc"), paper_table: str | None = "table1") -> pd.DataFrame:
+    """Methods × (bin, metric) with spreads, plus the paper's All numbers (``paper Fmax``/``paper AUC``;
+    none with ``paper_table=None``). ``results`` is the seed summary (:func:`g2p.genepheno.benchmark.summarise`)."""
     data = results[results["dataset"] == dataset]
     if rows is not None:
         data = data[rows.loc[data.index]]
@@ -74,10 +74,10 @@ def method_table(results: pd.DataFrame, dataset: str, rows: pd.Series | None = N
             for _, r in data[data["bin"] == b].iterrows():
                 col[r["method"]] = format_cell(r, m)
             out[(b, METRIC_LABELS[m])] = pd.Series(col)
-    paper = published.all_numbers()
-    paper = paper[(paper["dataset"] == dataset) & (paper["table"] == paper_table) & (paper["bin"] == metrics.ALL)]
+    paper = published.for_dataset(published.all_numbers(), dataset)
+    paper = paper[(paper["table"] == paper_table) & (paper["bin"] == metrics.ALL)]
     labels = data.drop_duplicates("method").set_index("method")["paper_label"]
-    for m in ("fmax", "auc"):
+    for m in ("fmax", "auc") if paper_table else ():
         values = {}
         for method, label in labels.items():
             hit = paper[paper["method"] == label] if isinstance(label, str) else paper.iloc[0:0]
@@ -167,8 +167,8 @@ def plot_ours_vs_paper(results: pd.DataFrame, datasets: list[str]) -> plt.Figure
             continue
         table = "table2" if r["kind"] == "ablation" else "table1"
         label = "GenePheno" if (table == "table1" and label == "complete") else label
-        hit = numbers[(numbers["table"] == table) & (numbers["dataset"] == r["dataset"])
-                      & (numbers["method"] == label) & (numbers["bin"] == metrics.ALL)]
+        hit = published.for_dataset(numbers, r["dataset"])
+        hit = hit[(hit["table"] == table) & (hit["method"] == label) & (hit["bin"] == metrics.ALL)]
         if len(hit):
             for m in ("fmax", "auc"):
                 rows.append({"dataset": r["dataset"], "method": r["method"], "metric": METRIC_LABELS[m],
@@ -247,6 +247,74 @@ def ablation_findings(summary: pd.DataFrame, dataset: str, metric: str = "fmax")
         lines.append(f"- {row.method}: {100 * delta:+.1f} points {METRIC_LABELS[metric]} "
                      f"({seeds} seed{'s' if seeds != 1 else ''}; {judged})")
     return "\n".join(lines)
+
+
+def verdicts_markdown(summary: pd.DataFrame, datasets: list[str]) -> str:
+    """:func:`verdict` for every dataset, one paragraph each."""
+    return "\n\n".join(verdict(summary, name) for name in datasets)
+
+
+def ablations_markdown(summary: pd.DataFrame, datasets: list[str], metric: str = "fmax") -> str:
+    """:func:`ablation_findings` for every dataset under its name."""
+    return "\n\n".join(f"**{name.upper()}**\n\n" + ablation_findings(summary, name, metric) for name in datasets)
+
+
+def violations_markdown(violations: pd.DataFrame, datasets: list[str]) -> str:
+    """One sentence per dataset: the exclusive-pair violation rate with and without the regulariser and
+    in the annotations themselves (or that the dataset has no exclusive pair)."""
+    lines = []
+    for name in datasets:
+        rows = violations[violations["dataset"] == name]
+        if rows.empty or int(rows["n_pairs"].max()) == 0:
+            lines.append(f"- **{name.upper()}**: no exclusive pair, so nothing to violate.")
+            continue
+        rates = rows.groupby("name")["violation_rate"].mean()
+        without = rates.get("no_exclusive")
+        lines.append(f"- **{name.upper()}** ({int(rows['n_pairs'].max())} pairs): {100 * rates['complete']:.2f} % of "
+                     f"(test gene, pair) cases with the regulariser"
+                     + (f", {100 * without:.2f} % without it" if without is not None else "")
+                     + f"; the annotations themselves {100 * float(rows['label_rate'].iloc[0]):.2f} %.")
+    return "\n".join(lines)
+
+
+def overview_table(summary: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    """The paper's Table 1 at a glance: methods × datasets, All terms, each cell *ours (paper)* for Fmax
+    and AUC in percent (ours: mean ± sd over seeds, or the deterministic value)."""
+    data = summary[(summary["bin"] == metrics.ALL) & summary["dataset"].isin(datasets)
+                   & (summary["kind"].isin(TABLE1_KINDS) | summary["name"].isin(TABLE1_VARIANTS))]
+    paper = published.table1()
+    out = pd.DataFrame(index=pd.Index(_order(data), name="method"))
+    for name in datasets:
+        rows = data[data["dataset"] == name].set_index("method")
+        theirs = published.for_dataset(paper, name)
+        for metric in ("fmax", "auc"):
+            cells = {}
+            for method, row in rows.iterrows():
+                label = "GenePheno" if row["name"] == "complete" else row.get("paper_label")
+                hit = theirs[theirs["method"] == label] if isinstance(label, str) else theirs.iloc[0:0]
+                cells[method] = format_cell(row, metric) + (f" ({hit[metric].iloc[0] * 100:.1f})" if len(hit) else "")
+            out[(name.upper(), METRIC_LABELS[metric])] = pd.Series(cells)
+    out.columns = pd.MultiIndex.from_tuples(out.columns, names=["dataset", "metric"])
+    return out.fillna("–")
+
+
+def prospective_markdown(prospective: pd.DataFrame, summary: pd.DataFrame, datasets: list[str]) -> str:
+    """One paragraph per dataset with prospective targets: GenePheno and the strongest baseline on them
+    (All terms, mean ± sd over seeds) beside their test-split numbers."""
+    lines = []
+    for name in datasets:
+        later = prospective[(prospective["dataset"] == name) & (prospective["bin"] == metrics.ALL)]
+        if later.empty:
+            continue
+        parts = []
+        for metric in ("fmax", "auc"):
+            ours, ours_sd = _mean_sd(prospective, name, "complete", metric)
+            best = best_baseline(prospective, name, metric)
+            test = _mean_sd(summary, name, "complete", metric)[0]
+            parts.append(f"{METRIC_LABELS[metric]} {ours:.3f} ± {ours_sd:.3f} (test split {test:.3f}) against "
+                         f"{float(best[metric]):.3f} for the strongest baseline ({best['method']})")
+        lines.append(f"On the **{name.upper()}** prospective targets, GenePheno reaches " + "; ".join(parts) + ".")
+    return "\n\n".join(lines) or "No dataset of this preset has prospective targets."
 
 
 # ------------------------------------------------------------------------------ training (notebook 02)

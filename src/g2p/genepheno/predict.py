@@ -6,11 +6,19 @@
   optionally their GO annotations, a ``accession<TAB>go_ids`` TSV processed exactly like the curated
   data: alt ids mapped, propagated, terms deeper than depth 2 kept) → the top-k phenotype terms per gene.
 * ``python -m g2p predict --fasta x.fa --model runs/... [--go f.tsv] --out out.tsv``.
+
+Every record the user supplies is used or reported: the GO table is reviewed first
+(:mod:`g2p.genepheno.go_table`: accessions matching no record, unknown or obsolete GO ids, replaced
+ids, each one ``note:`` line; an error when none of it could be used), and ``--go`` for a model that
+reads no GO stream is refused (it would change nothing). ``--out`` may not name one of the command's
+inputs (the FASTA, the GO table, a file of the model folder), symbolic links followed.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,14 +27,15 @@ import pandas as pd
 import torch
 import transformers
 
-from g2p import atomic, checksums
+from g2p import atomic, checksums, outputs
 from g2p.argtypes import positive_int
 from g2p.data.errors import DataFormatError, MissingFileError
 from g2p.data.go_features import go_features
-from g2p.data.ontology import load_ontology
+from g2p.data.ontology import load_go
 from g2p.data.readers import read_fasta, read_text
 from g2p.device import try_gpu
 from g2p.errors import InputError, UsageError
+from g2p.genepheno import go_table
 from g2p.genepheno.encoders import SequenceProjection
 from g2p.genepheno.go_terms import GoVocabulary
 from g2p.genepheno.inputs import InputSpec, encode_genes
@@ -62,6 +71,9 @@ def load_model(model_dir: Path, device: torch.device | str | None = None) -> Loa
     concept list, GO vocabulary and input spec. A folder that is not one gives a clear error."""
     model_dir = Path(model_dir)
     hint = "pass the best/ folder that `python -m g2p train` writes (retrain if it was damaged)"
+    if model_dir.is_file():
+        raise MissingFileError(model_dir, "is a file, not a model folder",
+                               hint=f"pass the folder that holds it ({model_dir.parent}), not one of its files")
     if not model_dir.is_dir():
         raise MissingFileError(model_dir, "model folder does not exist", hint=hint)
     missing = [f for f in ("config.json", TERMS_FILE, CONCEPTS_FILE, INPUTS_FILE) if not (model_dir / f).exists()]
@@ -81,7 +93,11 @@ def load_model(model_dir: Path, device: torch.device | str | None = None) -> Loa
     spec = InputSpec.load(model_dir / INPUTS_FILE)
     projection = SequenceProjection.load(model_dir / PROJECTION_FILE) if (model_dir / PROJECTION_FILE).exists() else None
     if len(terms) != model.config.n_terms:
-        raise ValueError(f"{model_dir}: {TERMS_FILE} has {len(terms)} terms but the model has {model.config.n_terms}")
+        raise DataFormatError(model_dir / TERMS_FILE, f"has {len(terms)} terms but the model scores "
+                              f"{model.config.n_terms}: it belongs to another model", hint=hint)
+    if list(terms.columns[:2]) != ["term_id", "name"]:
+        raise DataFormatError(model_dir / TERMS_FILE, f"header should start with term_id, name; found "
+                              f"{list(terms.columns)}", line=1, hint=hint)
     return LoadedModel(model=model, terms=terms, concepts=concepts, vocab=vocab, spec=spec, projection=projection)
 
 
@@ -113,23 +129,43 @@ def predict_scores(model_dir: Path, dataset, split: str) -> np.ndarray:
 
 def go_inputs_from_annotations(accessions: list[str], go_annotations: Path) -> list[list[str]]:
     """GO input terms per accession from a raw annotation TSV, with the curation's own rules."""
-    _, _, inputs, _ = go_features(accessions, Path(go_annotations), load_ontology("go_obo"), 1)
+    _, _, inputs, _ = go_features(accessions, Path(go_annotations), load_go(), 1)
     return inputs
 
 
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
 def predict(
-    fasta: Path, model_dir: Path, go_annotations: Path | None = None, top_k: int = 20
+    fasta: Path, model_dir: Path, go_annotations: Path | None = None, top_k: int = 20,
+    report: Callable[[str], None] = _note,
 ) -> pd.DataFrame:
     """Top-``top_k`` phenotype terms per FASTA record: columns gene, rank (1 = best), term_id, term_name,
-    score. Without ``go_annotations`` a GO-using model sees only its ``[CLS]`` token for the GO stream."""
+    score. Without ``go_annotations`` a GO-using model sees only its ``[CLS]`` token for the GO stream.
+    ``report`` receives one line per thing of the inputs that is not used as given (module docstring)."""
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise InputError(f"top_k must be an integer >= 1, got {top_k!r}", field="top_k")
     loaded = load_model(model_dir)
+    if go_annotations is not None and not loaded.model.config.use_go:
+        raise UsageError(f"g2p predict: --go {go_annotations} would change nothing: the model in {model_dir} "
+                         "reads no GO stream (trained with use_go false)", hint="leave --go out")
     records = read_fasta(Path(fasta), alphabet=loaded.spec.alphabet)
     genes = [a or e for a, e in zip(records["accession"], records["entry_name"])]
     _check_unique_ids(Path(fasta), genes)
     if go_annotations is not None:
+        go = load_ontology("go_obo")
+        review = go_table.review(Path(go_annotations), list(records["accession"]), go)
+        for note in review.notes:
+            report(note)
         go_inputs = go_inputs_from_annotations(list(records["accession"]), Path(go_annotations))
+        if loaded.vocab is not None:
+            terms = {t for inputs in go_inputs for t in inputs}
+            unknown = sorted(t for t in terms if loaded.vocab.id(t) == 1)
+            if unknown:
+                report(f"{Path(go_annotations).name}: {len(unknown)} of the {len(terms)} GO input terms (after "
+                       "propagation) are not in the model's vocabulary (too rare in its training genes) and are "
+                       f"read as one [UNK] token: {', '.join(unknown[:3])}{', …' if len(unknown) > 3 else ''}")
     else:
         go_inputs = [[] for _ in genes]
     scores = _score(loaded, list(records["sequence"]), go_inputs, genes)
@@ -167,6 +203,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     if Path(args.out).is_dir():
         raise UsageError(f"g2p predict: --out {args.out} is a folder", hint="give a file name, e.g. predictions.tsv")
+    outputs.refuse_overwriting_inputs("predict", args.out, {"--fasta": args.fasta, "--go": args.go},
+                              {"--model": args.model})
     table = predict(args.fasta, args.model, args.go, args.top_k)
     atomic.write_text(args.out, table.to_csv(sep="\t", index=False))
     print(f"wrote {len(table)} predictions for {table['gene'].nunique()} genes to {args.out}")

@@ -81,12 +81,29 @@ def all_numbers() -> pd.DataFrame:
     return pd.concat([table1(), table2(), per_bin()], ignore_index=True)
 
 
+def paper_key(dataset: str) -> str | None:
+    """The column of the paper's tables that our dataset ``dataset`` (a row of the dataset table, e.g.
+    ``cafa2``) stands for (``cafa2_wppi``); None for a dataset the paper has no column for."""
+    from g2p.data import specs
+
+    spec = specs.SPECS.get(specs.base_name(dataset))
+    if spec is not None:
+        return spec.paper_key
+    return dataset if dataset in DATASETS else None
+
+
+def for_dataset(numbers: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The rows of ``numbers`` (from :func:`all_numbers` or a table) for our dataset ``dataset``."""
+    return numbers[numbers["dataset"] == paper_key(dataset)]
+
+
 def lookup(dataset: str, label: str | None, bin: str = "All") -> tuple[float, float] | None:
-    """(Fmax, AUC) the paper reports for a Table 1 method or Table 2 variant label, if any."""
+    """(Fmax, AUC) the paper reports on our dataset ``dataset`` for a Table 1 method or Table 2 variant
+    label, if any."""
     if label is None:
         return None
-    numbers = all_numbers()
-    hit = numbers[(numbers["dataset"] == dataset) & (numbers["method"] == label) & (numbers["bin"] == bin)]
+    numbers = for_dataset(all_numbers(), dataset)
+    hit = numbers[(numbers["method"] == label) & (numbers["bin"] == bin)]
     if hit.empty:
         return None
     row = hit.iloc[0]

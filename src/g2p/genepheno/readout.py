@@ -16,7 +16,7 @@ import torch
 
 from g2p.data import curated
 from g2p.data.errors import MissingFileError
-from g2p.data.ontology import load_ontology
+from g2p.data.ontology import load_go
 from g2p.genepheno import metrics, predict, runs
 from g2p.genepheno.bottleneck import Bottleneck, activate
 from g2p.genepheno.inputs import encode_genes
@@ -116,6 +116,11 @@ class ModelReading:
     test: Bottleneck
     val: Bottleneck
 
+    @property
+    def label(self) -> str:
+        """How the book writes the dataset (``MPO``), from its datasheet."""
+        return str(getattr(self.dataset, "datasheet", {}).get("label") or self.key.upper())
+
 
 def read_models(preset: str, datasets: list[str], seed: int = 0, variant: str = "complete") -> dict[str, ModelReading]:
     """:func:`read_bottleneck` of the trained ``variant`` (seed ``seed``) of every dataset."""
@@ -162,5 +167,5 @@ def variant_test_scores(preset: str, dataset_name: str, variant: str, seeds,
 
 def go_term_names(terms) -> dict[str, str]:
     """GO id → name from the GO ontology the curation used (cached after the first load)."""
-    go = load_ontology("go_obo")
+    go = load_go()
     return {t: go.name(t) for t in set(terms) if t in go}

@@ -99,5 +99,21 @@ def summary_table(results: dict[tuple[str, int], TrainResult]) -> pd.DataFrame:
             "train_time_s": float(history["epoch_seconds"].sum()),
             "wall_time_s": float(result.extra.get("wall_time_s", result.wall_time_s)),
             "train_genes_per_s": float(history["train_genes_per_s"].median()),
+            "notes": "; ".join(result.extra.get("notes") or []),
         })
     return pd.DataFrame(rows)
+
+
+def summary_markdown(summary: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """A Markdown list, one line per dataset of :func:`summary_table`: mean and sd of the best validation
+    Fmax over seeds, the training time of all seeds, and any note the runs left (no exclusive pairs …).
+    ``labels`` maps curated names to how the book writes them (default: upper case)."""
+    lines = []
+    for name, rows in summary.groupby("dataset", sort=False):
+        label = (labels or {}).get(name, name.upper())
+        sd = f" (sd {rows['best_val_fmax'].std(ddof=1):.3f})" if len(rows) > 1 else ""
+        notes = sorted({note for text in rows.get("notes", pd.Series(dtype=str)).fillna("") for note in text.split("; ") if note})
+        lines.append(f"- **{label}**: validation Fmax {rows['best_val_fmax'].mean():.3f}{sd} over {len(rows)} "
+                     f"seed{'s' if len(rows) != 1 else ''}; training took {rows['wall_time_s'].sum():.0f} s in all"
+                     + "".join(f". Note: {note}" for note in notes) + ".")
+    return "\n".join(lines)

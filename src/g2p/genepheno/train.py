@@ -35,12 +35,13 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 from transformers.utils import logging as hf_logging
 
-from g2p import artifacts, atomic, checksums, paths
+from g2p import artifacts, atomic, checksums, locks, paths
 from g2p import config as g2p_config
 from g2p.argtypes import non_negative_int, positive_int
 from g2p.data import curated
 from g2p.device import seed_everything
-from g2p.genepheno import losses
+from g2p.errors import G2PError, UsageError
+from g2p.genepheno import hf_models, losses
 from g2p.genepheno.encoders import SequenceProjection
 from g2p.genepheno.config import ENCODERS, TrainConfig
 from g2p.genepheno.go_terms import GoVocabulary
@@ -233,8 +234,15 @@ def _dense_rows(matrix, rows: np.ndarray, device) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- training
 def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -> TrainResult:
-    """Train (or resume, or just return) GenePheno on ``dataset``; see the module docstring."""
-    output_dir = Path(output_dir)
+    """Train (or resume, or just return) GenePheno on ``dataset``; see the module docstring.
+
+    One run per output folder at a time: a second one waits for the first (:mod:`g2p.locks`), then
+    finds its result."""
+    with locks.hold(Path(output_dir), what="training run"):
+        return _train(dataset, config, Path(output_dir), resume)
+
+
+def _train(dataset, config: TrainConfig, output_dir: Path, resume: bool) -> TrainResult:
     key = run_key(dataset, config)
     result_file = output_dir / RESULT
     done = artifacts.current_record(result_file, key, field="run_key") if resume else None
@@ -252,6 +260,9 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
     seed_everything(config.seed)
     started = time.perf_counter()
 
+    notes = training_notes(dataset, config)
+    for note in notes:  # the run's log; result.json keeps them for the chapter's summary table
+        print(f"note: {note}", flush=True)
     prepared = prepare_inputs(dataset, config)
     encoded = prepared.encoded
     labels, concepts = dataset.labels.tocsr(), dataset.concept_labels.tocsr()
@@ -360,11 +371,22 @@ def train(dataset, config: TrainConfig, output_dir: Path, resume: bool = True) -
             "epochs_run": state["epoch"], "early_stopped": bool(stopped and state["epoch"] < config.epochs),
             "train_time_s": state["train_time_s"], "wall_time_s": wall, "device": str(device),
             "num_processes": world, "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
+            "notes": notes,
         }, indent=1))
     accelerator.wait_for_everyone()
     return TrainResult(history=history, best_dir=output_dir / BEST, best_val_fmax=float(state["best_val_fmax"]),
                        output_dir=output_dir, finished=finished, wall_time_s=wall,
-                       extra={"best_epoch": state["best_epoch"], "device": str(device), "num_processes": world})
+                       extra={"best_epoch": state["best_epoch"], "device": str(device), "num_processes": world,
+                              "notes": notes})
+
+
+def training_notes(dataset, config: TrainConfig) -> list[str]:
+    """What a reader of the run should know about its data and settings (one sentence each)."""
+    notes = []
+    if len(dataset.exclusive_pairs) == 0 and config.lambda_ex > 0:
+        notes.append(f"{getattr(dataset, 'name', 'the dataset')} has no exclusive pairs (see its datasheet): the "
+                     f"exclusive-pair loss is 0, so lambda_ex={config.lambda_ex:g} has no effect")
+    return notes
 
 
 def _mps_available() -> bool:
@@ -398,10 +420,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model,
                                    "epochs": args.epochs, "seed": args.seed}.items() if v is not None}
+    if args.hf_model is not None and (args.encoder or "") != "hf" and \
+            g2p_config.resolve(args.preset).genepheno().encoder != "hf":
+        raise UsageError("g2p train: --hf-model would change nothing: the encoder is not 'hf'",
+                         hint="add --encoder hf, or leave --hf-model out")
+    paths.processed_dataset(args.dataset)  # a plain name (checked before the run folder is built from it)
     out = paths.run_dir(args.preset, f"genepheno/{args.dataset}/{args.experiment}")  # checked before any work
     config = g2p_config.resolve(args.preset).genepheno(**overrides)
+    if config.encoder == "hf" and hf_models.looks_like_path(config.hf_model):
+        hf_models.check_folder(config.hf_model)  # a hub id is looked up in the cache when it is needed
     dataset = curated.load(args.dataset)
-    result = train(dataset, config, out, resume=not args.no_resume)
+    with locks.hold(out, what="training run", wait=False):  # a second run of this experiment refuses
+        result = train(dataset, config, out, resume=not args.no_resume)
+    if result.history.empty:
+        raise G2PError(f"training {paths.shown(out)} ran no epoch", path=out,
+                       hint="check epochs and patience in the preset's genepheno block")
     print(result.history.to_string(index=False))
     print(f"best val Fmax {result.best_val_fmax:.4f} → {result.best_dir}")
     return 0
