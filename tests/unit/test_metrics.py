@@ -148,3 +148,19 @@ def test_bad_input_is_rejected():
         metrics.fmax(np.full((2, 2), 2), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="bins"):
         metrics.evaluate(np.zeros((2, 3)), np.zeros((2, 3)), ["11-30"], n_boot=0)
+
+
+def test_propagate_max_and_the_propagated_columns():
+    # term 0 is the parent of 1, term 1 the parent of 2 (so 0 is above 2 too); term 3 stands alone
+    descendants = sparse.csr_matrix(np.array([[0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]], bool))
+    s = np.array([[0.1, 0.2, 0.9, 0.3], [0.5, 0.4, 0.1, 0.0]])
+    out = metrics.propagate_max(s, descendants)
+    np.testing.assert_allclose(out, [[0.9, 0.9, 0.9, 0.3], [0.5, 0.4, 0.1, 0.0]])
+    np.testing.assert_allclose(s[0], [0.1, 0.2, 0.9, 0.3])  # the input is left alone
+    y = np.array([[1, 1, 1, 0], [1, 0, 0, 1]])
+    table = metrics.evaluate(y, s, ["11-30"] * 4, n_boot=0, descendants=descendants).set_index("bin")
+    assert table.loc["All", "fmax_propagated"] == pytest.approx(metrics.fmax(y, out)[0])
+    assert table.loc["All", "fmax_propagated"] != pytest.approx(table.loc["All", "fmax"])
+    assert "fmax_propagated" not in metrics.evaluate(y, s, ["11-30"] * 4, n_boot=0).columns
+    with pytest.raises(ValueError, match="does not match"):
+        metrics.propagate_max(s, sparse.csr_matrix((3, 3)))

@@ -12,7 +12,9 @@
    are cached under ``.../<dataset>/baselines/<name>[-seed<k>].npz`` keyed by the data and settings;
 3. evaluates each (method, seed) with :func:`g2p.genepheno.metrics.evaluate` — All + frequency bins;
    gene-bootstrap 95% intervals for the first seed (``n_boot`` replicates), point values for the
-   others — and measures exclusive-pair violations at each method's Fmax threshold;
+   others; the scores as given, plus ``fmax/auc/aupr_propagated``, the same scores max-propagated over
+   the phenotype ontology as CAFA evaluates them (:mod:`g2p.genepheno.hierarchy`) — and measures
+   exclusive-pair violations at each method's Fmax threshold;
 4. writes ``runs/<preset>/genepheno/results.csv`` (one row per dataset × method × seed × bin) and
    ``runs/<preset>/genepheno/exclusive_violations.csv``, atomically; rows of datasets not in this call
    are kept. :func:`summarise` turns it into mean ± sd over seeds;
@@ -46,7 +48,7 @@ from g2p import artifacts, atomic, paths
 from g2p import config as g2p_config
 from g2p.argtypes import non_negative_int, positive_int
 from g2p.genepheno import baselines as baselines_mod
-from g2p.genepheno import metrics, predict, runs, train
+from g2p.genepheno import hierarchy, metrics, predict, runs, train
 from g2p.genepheno.config import ENCODERS, BaselineConfig, TrainConfig
 from g2p.genepheno.summary import METRICS, summarise  # noqa: F401  (re-exported: benchmark.summarise)
 from g2p.data.split import PROSPECTIVE
@@ -128,13 +130,15 @@ def _splits(dataset) -> list[str]:
 def score_rows(dataset, dataset_name: str, entry: MethodScores, n_boot: int, seed: int,
                split: str = "test") -> pd.DataFrame:
     """``metrics.evaluate`` on ``split`` (test, or the prospective targets), tagged with dataset, method,
-    kind and wall time."""
+    kind and wall time; with the ``*_propagated`` columns (the scores max-propagated over the dataset's
+    phenotype ontology, as CAFA evaluates them) when the dataset has an ontology."""
     rows = dataset.split_index(split)
     y_true = dataset.labels[rows]
     scores = entry.scores if split == "test" else entry.prospective
     if scores is None or scores.shape != y_true.shape:
         raise ValueError(f"{entry.name}: {split} scores {getattr(scores, 'shape', None)} but labels {y_true.shape}")
-    table = metrics.evaluate(y_true, scores, dataset.terms["bin"].to_numpy(), n_boot=n_boot, seed=seed)
+    table = metrics.evaluate(y_true, scores, dataset.terms["bin"].to_numpy(), n_boot=n_boot, seed=seed,
+                             descendants=hierarchy.dataset_descendants(dataset))
     table.insert(0, "dataset", dataset_name)
     table.insert(1, "name", entry.name)
     table.insert(2, "method", entry.method)

@@ -391,7 +391,8 @@ def evaluate(
             col = boot[b][:, k][~np.isnan(boot[b][:, k])]
             if col.size:  # the percentile interval moved to sit on the estimate (module doc)
                 lo, mid, hi = np.percentile(col, quantiles)
-                bounds.append((estimate[k] - (mid - lo), estimate[k] + (hi - mid)))
+                # clipped: every metric lies in [0, 1] (a moved interval near 1 could pass it)
+                bounds.append((max(estimate[k] - (mid - lo), 0.0), min(estimate[k] + (hi - mid), 1.0)))
             else:
                 bounds.append((np.nan, np.nan))
         mk = binned.masks[b]

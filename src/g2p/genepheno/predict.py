@@ -4,8 +4,10 @@
   (rows = ``dataset.split_index(split)``, columns = ``dataset.terms``), for evaluation.
 * ``predict(fasta, model_dir, go_annotations=None, top_k=20)`` — new proteins from a FASTA file (and
   optionally their GO annotations, a ``accession<TAB>go_ids`` TSV processed exactly like the curated
-  data: alt ids mapped, propagated, terms deeper than depth 2 kept) → the top-k phenotype terms per gene.
-* ``python -m g2p predict --fasta x.fa --model runs/... [--go f.tsv] --out out.tsv``.
+  data: alt ids mapped, propagated, terms deeper than depth 2 kept) → the top-k phenotype terms per gene;
+  ``consistent=True`` (``--consistent``) makes the scores hierarchy-consistent first (a term scores the
+  max over itself and its descendants, as CAFA's evaluator propagates them: :func:`metrics.propagate_max`).
+* ``python -m g2p predict --fasta x.fa --model runs/... [--go f.tsv] [--consistent] --out out.tsv``.
 
 Every record the user supplies is used or reported: the GO table is reviewed first
 (:mod:`g2p.genepheno.go_table`: accessions matching no record, unknown or obsolete GO ids, replaced
@@ -35,7 +37,7 @@ from g2p.data.ontology import load_go
 from g2p.data.readers import read_fasta, read_text
 from g2p.device import try_gpu
 from g2p.errors import InputError, UsageError
-from g2p.genepheno import go_table
+from g2p.genepheno import go_table, hierarchy, metrics
 from g2p.genepheno.encoders import SequenceProjection
 from g2p.genepheno.go_terms import GoVocabulary
 from g2p.genepheno.inputs import InputSpec, encode_genes
@@ -139,10 +141,13 @@ def _note(message: str) -> None:
 
 def predict(
     fasta: Path, model_dir: Path, go_annotations: Path | None = None, top_k: int = 20,
-    report: Callable[[str], None] = _note,
+    report: Callable[[str], None] = _note, consistent: bool = False,
 ) -> pd.DataFrame:
     """Top-``top_k`` phenotype terms per FASTA record: columns gene, rank (1 = best), term_id, term_name,
     score. Without ``go_annotations`` a GO-using model sees only its ``[CLS]`` token for the GO stream.
+    ``consistent``: scores max-propagated over the phenotype ontology that holds the model's terms
+    (:func:`hierarchy.model_descendants`, named in one ``report`` line), so no term scores below a
+    more specific one.
     ``report`` receives one line per thing of the inputs that is not used as given (module docstring)."""
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise InputError(f"top_k must be an integer >= 1, got {top_k!r}", field="top_k")
@@ -154,7 +159,7 @@ def predict(
     genes = [a or e for a, e in zip(records["accession"], records["entry_name"])]
     _check_unique_ids(Path(fasta), genes)
     if go_annotations is not None:
-        go = load_ontology("go_obo")
+        go = load_go()
         review = go_table.review(Path(go_annotations), list(records["accession"]), go)
         for note in review.notes:
             report(note)
@@ -169,6 +174,11 @@ def predict(
     else:
         go_inputs = [[] for _ in genes]
     scores = _score(loaded, list(records["sequence"]), go_inputs, genes)
+    if consistent:
+        descendants, source = hierarchy.model_descendants(loaded.terms["term_id"], Path(model_dir) / TERMS_FILE)
+        scores = metrics.propagate_max(scores, descendants)
+        report(f"scores are hierarchy-consistent: each term scores the max over itself and its descendants "
+               f"among the model's {scores.shape[1]} terms in {source} ({descendants.nnz} ancestor-descendant pairs)")
     k = min(top_k, scores.shape[1])
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     rows = []
@@ -197,6 +207,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, help="a trained model folder (…/best)")
     parser.add_argument("--go", type=Path, help="optional GO annotation TSV: accession<TAB>go_ids (;-separated)")
     parser.add_argument("--top-k", type=positive_int, default=20, help="terms per gene (at least 1; default 20)")
+    parser.add_argument("--consistent", action="store_true",
+                        help="hierarchy-consistent scores: each term the max over itself and its descendants "
+                             "(CAFA's max propagation)")
     parser.add_argument("--out", type=Path, required=True, help="output TSV (written atomically)")
 
 
@@ -205,7 +218,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"g2p predict: --out {args.out} is a folder", hint="give a file name, e.g. predictions.tsv")
     outputs.refuse_overwriting_inputs("predict", args.out, {"--fasta": args.fasta, "--go": args.go},
                               {"--model": args.model})
-    table = predict(args.fasta, args.model, args.go, args.top_k)
+    table = predict(args.fasta, args.model, args.go, args.top_k, consistent=args.consistent)
     atomic.write_text(args.out, table.to_csv(sep="\t", index=False))
     print(f"wrote {len(table)} predictions for {table['gene'].nunique()} genes to {args.out}")
     return 0
