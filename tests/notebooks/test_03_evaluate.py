@@ -66,6 +66,22 @@ def test_metric_values_are_probabilities(outputs):
     assert violations.loc[~with_pairs, "violation_rate"].isna().all()
 
 
+def test_every_reported_interval_contains_its_estimate(outputs):
+    """The book prints these intervals next to their estimates (results.csv and, for a dataset with
+    prospective targets, prospective.csv): each must hold its own point estimate, AUPR included."""
+    _, results, _ = outputs
+    prospective = benchmark.load_prospective("smoke")
+    tables = {"results.csv": results, "prospective.csv": prospective}
+    checked = 0
+    for table_name, table in tables.items():
+        for metric in ("fmax", "auc", "aupr"):
+            rows = table.dropna(subset=[metric, f"{metric}_lo", f"{metric}_hi"])
+            outside = rows[(rows[f"{metric}_lo"] > rows[metric] + 1e-12) | (rows[metric] > rows[f"{metric}_hi"] + 1e-12)]
+            assert outside.empty, f"{table_name}: {metric} outside its interval in {len(outside)} rows, e.g.\n{outside.head(3)}"
+            checked += len(rows)
+    assert checked > 0
+
+
 def test_glued_numbers_match_the_csv(outputs):
     values, results, violations = outputs
     summary = benchmark.summarise(results)

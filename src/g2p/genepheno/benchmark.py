@@ -393,6 +393,17 @@ def load_prospective(preset: str, output_dir: Path | None = None) -> pd.DataFram
     return pd.read_csv(target)
 
 
+def propagation_shift(results: pd.DataFrame, metric: str = "fmax", name: str = "complete") -> float:
+    """Mean change, in points (x100), of ``metric`` on the All-terms rows of ``name`` when its scores are
+    max-propagated first (CAFA's convention) instead of scored as given; NaN where no row has the
+    propagated column (a flat vocabulary has nothing to propagate)."""
+    column = f"{metric}_propagated"
+    if column not in results:
+        return float("nan")
+    rows = results[(results["name"] == name) & (results["bin"] == "All")].dropna(subset=[metric, column])
+    return float(100 * (rows[column] - rows[metric]).mean()) if len(rows) else float("nan")
+
+
 def load_results(preset: str, output_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``results.csv`` and ``exclusive_violations.csv`` of a preset, as written by :func:`run_benchmark`."""
     out = output_dir or genepheno_dir(preset)
