@@ -17,6 +17,7 @@ import dataclasses
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -50,30 +51,38 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(SWEEP), help="run only these settings")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    sweep(SWEEP, args.only or list(SWEEP), args.dataset, args.preset, args.seed, args.out)
 
+
+def sweep(settings: dict[str, dict], names: list[str], dataset_name: str, preset: str, seed: int,
+          out: Path | None = None, record: Callable[[object], dict] | None = None) -> Path:
+    """Train each of ``names`` (a key of ``settings``: fields changed on top of the preset) once and
+    append its validation row to ``out``; ``record(result)`` adds columns of the run's own."""
     from g2p import config as g2p_config
     from g2p import atomic, paths
     from g2p.data.curated import load
     from g2p.genepheno import metrics, predict, train
 
-    dataset = load(args.dataset)
+    dataset = load(dataset_name)
     y_val = dataset.labels[dataset.split_index("val")]
-    out = args.out or paths.run_dir(args.preset, f"genepheno/{args.dataset}") / "val_sweep.csv"
-    base = g2p_config.resolve(args.preset).genepheno(seed=args.seed, progress=False)
+    out = out or paths.run_dir(preset, f"genepheno/{dataset_name}") / "val_sweep.csv"
+    base = g2p_config.resolve(preset).genepheno(seed=seed, progress=False)
     rows = pd.read_csv(out).to_dict("records") if out.exists() else []
-    for name in args.only or list(SWEEP):
-        config = dataclasses.replace(base, **SWEEP[name])
+    for name in names:
+        config = dataclasses.replace(base, **settings[name])
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="g2p-sweep-") as tmp:
             result = train.train(dataset, config, Path(tmp) / "run", resume=False)
             scores = predict.predict_scores(result.best_dir, dataset, "val")
-        row = {"dataset": args.dataset, "setting": name, "changes": json.dumps(SWEEP[name]), "seed": args.seed,
+        row = {"dataset": dataset_name, "setting": name, "changes": json.dumps(settings[name]), "seed": seed,
                "val_fmax": metrics.fmax(y_val, scores)[0], "val_auc": metrics.macro_auc(y_val, scores),
-               "best_epoch": int(result.extra.get("best_epoch", 0)), "wall_s": time.perf_counter() - started}
+               "best_epoch": int(result.extra.get("best_epoch", 0)), "wall_s": time.perf_counter() - started,
+               **(record(result) if record else {})}
         print(json.dumps(row), flush=True)
         rows.append(row)
         atomic.write_text(out, pd.DataFrame(rows).to_csv(index=False))
     print(f"wrote {out}")
+    return out
 
 
 if __name__ == "__main__":

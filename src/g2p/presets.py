@@ -208,8 +208,9 @@ def _kind_of_default(value: object) -> object:
 
 # --------------------------------------------------------------------------------------- sources
 @functools.lru_cache(maxsize=16)
-def _dataclass_fields_cached(origin: str, mtime_ns: int, class_name: str) -> dict[str, object] | None:
+def _dataclass_fields_cached(origin: str, mtime_ns: int, class_name: str, module: str = "") -> dict[str, object] | None:
     tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == class_name:
             fields = {}
@@ -217,9 +218,21 @@ def _dataclass_fields_cached(origin: str, mtime_ns: int, class_name: str) -> dic
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     if "ClassVar" in ast.unparse(item.annotation):
                         continue
-                    fields[item.target.id] = _kind_of_annotation(item.annotation)
+                    fields[item.target.id] = _nested(_kind_of_annotation(item.annotation), item.annotation,
+                                                     classes, module)
             return fields
     return None
+
+
+def _nested(kind: object, annotation: ast.expr, classes: set[str], module: str) -> object:
+    """A field annotated with another class of the same module (``GoPretrainConfig | None``): the
+    nested mapping is checked against that class's fields, (module, class), or null where allowed."""
+    names = [n.id for n in ast.walk(annotation) if isinstance(n, ast.Name) and n.id in classes]
+    if len(names) != 1 or not module:
+        return kind
+    nested = (module, names[0])
+    optional = "None" in ast.unparse(annotation)
+    return ("union", (nested, type(None))) if optional else nested
 
 
 def dataclass_fields(module: str, class_name: str) -> dict[str, object] | None:
@@ -231,7 +244,7 @@ def dataclass_fields(module: str, class_name: str) -> dict[str, object] | None:
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return None
     origin = Path(spec.origin)
-    return _dataclass_fields_cached(str(origin), origin.stat().st_mtime_ns, class_name)
+    return _dataclass_fields_cached(str(origin), origin.stat().st_mtime_ns, class_name, module)
 
 
 @functools.lru_cache(maxsize=32)
@@ -320,7 +333,11 @@ class _Checker:
             self.value((*keys, str(key)), value, allowed[key])
 
     def value(self, keys: tuple[str, ...], value: object, kind: object) -> None:
-        if isinstance(kind, tuple) and len(kind) == 2 and all(isinstance(k, str) for k in kind):  # nested dataclass
+        if isinstance(kind, tuple) and kind and kind[0] == "union" and any(_is_nested(k) for k in kind[1]):
+            if value is None and type(None) in kind[1]:
+                return
+            kind = next(k for k in kind[1] if _is_nested(k))
+        if _is_nested(kind):  # nested dataclass
             if value is None:
                 return
             if not isinstance(value, dict):
@@ -343,6 +360,11 @@ class _Checker:
             check(keys[-1], value)  # type: ignore[operator]
         except ranges.RangeError as exc:
             self.fail(keys, str(exc))
+
+
+def _is_nested(kind: object) -> bool:
+    """A (module, class) kind: a mapping checked against that dataclass's fields."""
+    return isinstance(kind, tuple) and len(kind) == 2 and all(isinstance(k, str) for k in kind) and kind[0] != "union"
 
 
 def _closest(key: str, allowed: Mapping[str, object]) -> str | None:
@@ -432,7 +454,7 @@ def located(exc: Exception, preset: str, block: str, *, hint: str | None = None,
     if field is None:
         return ConfigError(str(exc), path=path, line=lines.get((block,)), field=block, hint=hint)
     parts = tuple(block.split("."))
-    for keys in ((*parts, field), ("common", field)):
+    for keys in ((*parts, *field.split(".")), ("common", field)):
         if keys in lines:
             return ConfigError(str(exc), path=path, line=lines[keys], field=".".join(keys), hint=hint)
     # not in the file: a default, or a value given on top of the preset (a notebook parameter)

@@ -124,7 +124,7 @@ def test_changed_config_starts_over(dataset, tmp_path):
 
 @pytest.mark.parametrize("overrides", [
     {"use_go": False}, {"use_sequence": False}, {"loss": "bce"}, {"lambda_ex": 0.0, "lambda_go": 0.0},
-    {"encoder": "cnn", "max_residues": 96},
+    {"encoder": "cnn", "max_residues": 96}, {"concept_bottleneck": False},
 ])
 def test_ablation_variants_train(dataset, tmp_path, overrides):
     result = train(dataset, small_config(epochs=1, **overrides), tmp_path)

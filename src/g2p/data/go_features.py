@@ -37,6 +37,11 @@ def go_sets(accessions: Sequence[str], annotations: pd.DataFrame, go: Ontology) 
     return [go.propagate(by_accession.get(a, ())) for a in accessions], counts
 
 
+def input_terms(closed: set[str], depths: dict[str, int]) -> list[str]:
+    """The GO input terms of one closed GO set: those deeper than the concepts, sorted."""
+    return sorted(t for t in closed if depths.get(t, -1) > CONCEPT_DEPTH)
+
+
 def go_features_from_table(
     accessions: Sequence[str], annotations: pd.DataFrame, go: Ontology, min_concept_genes: int,
     counted: np.ndarray | None = None,
@@ -50,7 +55,7 @@ def go_features_from_table(
     counted = np.ones(len(accessions), dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
     depths = go.depths
     concept_sets = [{t for t in closed if depths.get(t, -1) == CONCEPT_DEPTH} for closed in closed_sets]
-    input_lists = [sorted(t for t in closed if depths.get(t, -1) > CONCEPT_DEPTH) for closed in closed_sets]
+    input_lists = [input_terms(closed, depths) for closed in closed_sets]
     frequency = Counter(t for s, keep in zip(concept_sets, counted) if keep for t in s)
     concept_ids = sorted(t for t, n in frequency.items() if n >= min_concept_genes)
     concepts = pd.DataFrame(

@@ -138,6 +138,10 @@ class GoGaf:
 GoAnnotations = Union[GoTable, GoGaf]
 
 
+#: GO as every row reads it: propagated over is_a and part_of, depth counted from the three namespace roots.
+GO_ONTOLOGY = OboOntology(GO_SOURCE, ("is_a", "part_of"), ("GO:0008150", "GO:0003674", "GO:0005575"))
+
+
 @dataclass(frozen=True)
 class DatasheetRules:
     """The datasheet's sentences for the rules a dataset's builder applies."""
@@ -180,7 +184,7 @@ class DatasetSpec:
     annotations: Callable[[Ontology, Mapping[str, Path]], Annotations]  # gene → direct live terms
     rules: DatasheetRules
     label_scope: Callable[[Ontology], tuple[set[str] | None, set[str]]] = _all_but_roots
-    go_ontology: OboOntology = OboOntology(GO_SOURCE, ("is_a", "part_of"), ("GO:0008150", "GO:0003674", "GO:0005575"))
+    go_ontology: OboOntology = GO_ONTOLOGY
     prospective: ProspectiveTargets | None = None
     paper_key: str | None = None  # the column of the paper's tables this dataset stands for
     notes: tuple[str, ...] = field(default=())  # deviations from the paper's dataset, for the book

@@ -86,6 +86,11 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in (
             "w/o exclusive loss"),
     Variant("no_concept", "GenePheno w/o concept loss (λ2=0)", "ablation", {"lambda_go": 0.0},
             "w/o bottleneck loss"),
+    # not in the paper's Table 2 (its GoBERT is always pretrained): no published row beside it
+    Variant("no_pretrain", "GenePheno w/o GO pretraining", "ablation", {"go_pretraining": None}),
+    # the gap decomposition: the same network with its phenotype head on the MLP (concepts a side task)
+    Variant("direct_head", "GenePheno with a direct head (no concept bottleneck)", "ablation",
+            {"concept_bottleneck": False}),
 )}
 
 # Baseline name → the paper's Table 1 row it stands in for (None: not in the paper).

@@ -1,5 +1,6 @@
-"""The GenePheno half's configuration: ``TrainConfig`` (a training run) and ``BaselineConfig`` (the
-trained baselines), plain dataclasses with their range checks and no heavy imports.
+"""The GenePheno half's configuration: ``TrainConfig`` (a training run), ``GoPretrainConfig`` (the GO
+encoder's masked GO-term pretraining, nested in it) and ``BaselineConfig`` (the trained baselines), plain
+dataclasses with their range checks and no heavy imports.
 
 A preset's ``genepheno`` block and ``03_evaluate.baselines`` entry are these fields, one name per knob
 (:mod:`g2p.config` builds them once from the YAML); the library takes the objects, never a preset name.
@@ -33,6 +34,52 @@ MAX_KMER_FEATURES = 200_000
 MAX_SEED = 2**32 - 1
 #: Longest sequence (residues or tokens) an encoder is asked to read.
 MAX_LENGTH = 100_000
+
+
+@dataclass
+class GoPretrainConfig:
+    """Masked GO-term modelling of the GO encoder before fine-tuning (:mod:`g2p.genepheno.pretrain`), the
+    ``go_pretraining`` mapping of a preset's ``genepheno`` block (``null``: no pretraining). The encoder's
+    sizes are the training run's (``d_model``, ``n_heads``, ``go_layers``, ``max_go_tokens``)."""
+
+    steps: int = 200  # optimisation steps over the corpus (batches drawn without replacement, epoch after epoch)
+    batch_size: int = 256
+    lr: float = 0.002
+    weight_decay: float = 0.01
+    mask_frac: float = 0.15  # share of a protein's known terms hidden and predicted (at least one)
+    max_proteins: int | None = None  # a random sample of the corpus of this size (None: every protein)
+    bag: bool = False  # also pretrain the GO bag's embeddings on the same targets (mlp_hidden wide: costly)
+    finetune_lr_scale: float = 1.0  # learning-rate factor of the pretrained parameters while fine-tuning
+    seed: int = 0  # the pretraining's own seed: every training seed shares one pretraining
+
+    def __post_init__(self) -> None:
+        ranges.integer("steps", self.steps, minimum=1, maximum=10_000_000)
+        ranges.integer("batch_size", self.batch_size, minimum=1, maximum=1_000_000)
+        ranges.number("lr", self.lr, above=0.0, maximum=10.0)
+        ranges.number("weight_decay", self.weight_decay, minimum=0.0)
+        ranges.number("mask_frac", self.mask_frac, above=0.0, below=1.0)
+        ranges.integer("max_proteins", self.max_proteins, minimum=1, optional=True)
+        ranges.number("finetune_lr_scale", self.finetune_lr_scale, minimum=0.0, maximum=100.0)
+        ranges.integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
+        if not isinstance(self.bag, bool):
+            raise ranges.RangeError("bag", f"must be true or false, got {self.bag!r}")
+
+    @classmethod
+    def from_value(cls, value: GoPretrainConfig | dict[str, Any] | None) -> GoPretrainConfig | None:
+        """A preset's mapping (or None, or an instance) as a ``GoPretrainConfig``; an unknown key is a
+        :class:`~g2p.ranges.RangeError` naming ``go_pretraining.<key>``."""
+        if value is None or isinstance(value, cls):
+            return value
+        if not isinstance(value, dict):
+            raise ranges.RangeError("go_pretraining", f"must be a mapping of settings or null, got {value!r}")
+        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ranges.RangeError(f"go_pretraining.{unknown[0]}", f"is not a setting of GoPretrainConfig "
+                                                                    f"(known: {', '.join(cls.__dataclass_fields__)})")
+        try:
+            return cls(**value)
+        except ranges.RangeError as exc:
+            raise ranges.RangeError(f"go_pretraining.{exc.field}", str(exc).removeprefix(exc.field + " ")) from exc
 
 
 @dataclass
@@ -74,17 +121,23 @@ class TrainConfig:
     concept_floor: float = -2.0  # lowest initial concept logit (σ' ≥ 0.1 at start)
     free_units: int = 0  # unsupervised bottleneck units beside the GO concepts (0: the paper's bottleneck)
     concept_activation: str = "sigmoid"  # the head reads σ(concept score) or the score itself ("identity")
+    concept_bottleneck: bool = True  # False: the phenotype head reads the MLP directly (concepts: a side task)
     seed: int = 0
     patience: int = 3
     eval_batch_size: int = 256
     max_epochs_this_call: int | None = None
     progress: bool = True
     cpu_threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
+    go_pretraining: GoPretrainConfig | None = None  # masked GO-term pretraining of the GO encoder (None: none)
 
     RUNTIME_ONLY = ("max_epochs_this_call", "progress", "cpu_threads")
+    #: Fields added after runs were keyed, with the value every earlier run had: left out of the identity
+    #: at that value, so those runs keep their keys.
+    ADDED_LATER = {"go_pretraining": None, "concept_bottleneck": True}
 
     def __post_init__(self) -> None:
         """Every field range-checked (:class:`g2p.ranges.RangeError` names the field)."""
+        self.go_pretraining = GoPretrainConfig.from_value(self.go_pretraining)
         ranges.integers("kmer_ks", self.kmer_ks, minimum=1, maximum=8)
         self.kmer_ks = tuple(self.kmer_ks)
         ranges.choice("loss", self.loss, LABEL_LOSSES)
@@ -125,7 +178,7 @@ class TrainConfig:
         ranges.number("concept_floor", self.concept_floor)
         ranges.integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
         ranges.integer("cpu_threads", self.cpu_threads, minimum=1, maximum=4096, optional=True)
-        for name in ("go_bag", "fusion_norm", "use_sequence", "use_go", "progress"):
+        for name in ("go_bag", "fusion_norm", "use_sequence", "use_go", "progress", "concept_bottleneck"):
             if not isinstance(getattr(self, name), bool):
                 raise ranges.RangeError(name, f"must be true or false, got {getattr(self, name)!r}")
         if not (self.use_sequence or self.use_go):
@@ -138,7 +191,9 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in names})
 
     def identity(self) -> dict:
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in self.RUNTIME_ONLY}
+        """The settings that define the run (an :data:`ADDED_LATER` field at its old value left out)."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in self.RUNTIME_ONLY and not (k in self.ADDED_LATER and v == self.ADDED_LATER[k])}
 
 
 @dataclass

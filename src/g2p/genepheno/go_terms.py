@@ -101,8 +101,12 @@ class GoEncoder(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mask = ids != 0
-        x = self.encoder(self.embed(ids), src_key_padding_mask=~mask)
-        return self.norm(x), mask
+        return self.contextualise(self.embed(ids), mask), mask
+
+    def contextualise(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The transformer over already embedded tokens (``mask``: True where a token is real); the
+        pretraining adds a query token that has no id (:mod:`g2p.genepheno.pretrain`)."""
+        return self.norm(self.encoder(tokens, src_key_padding_mask=~mask))
 
 
 class GoBag(nn.Module):

@@ -49,6 +49,7 @@ class GenePhenoConfig(PreTrainedConfig):
         n_concepts: int = 1,
         free_units: int = 0,
         concept_activation: str = "sigmoid",
+        concept_bottleneck: bool = True,
         seq_input: str = "features",
         n_seq_features: int = 128,
         seq_tokens: int = 1,
@@ -85,6 +86,7 @@ class GenePhenoConfig(PreTrainedConfig):
             raise ValueError(f"concept_activation must be one of {', '.join(CONCEPT_ACTIVATIONS)}, got {concept_activation!r}")
         self.n_terms, self.n_concepts, self.free_units = n_terms, n_concepts, free_units
         self.concept_activation = concept_activation
+        self.concept_bottleneck = concept_bottleneck
         self.seq_input, self.n_seq_features, self.seq_tokens = seq_input, n_seq_features, seq_tokens
         self.residue_vocab_size, self.conv_layers = residue_vocab_size, conv_layers
         self.go_vocab_size, self.max_go_tokens, self.go_bag = go_vocab_size, max_go_tokens, go_bag
@@ -174,8 +176,11 @@ class GenePhenoModel(PreTrainedModel):
         # Bottleneck units: one per GO concept (supervised by L_GO), then ``free_units`` unsupervised
         # ones (0 by default: the paper's pure concept bottleneck).
         self.concept_head = nn.Linear(config.mlp_hidden, config.n_concepts + config.free_units)
-        # The interpretable map: phenotype logits are a linear function of the bottleneck units only.
-        self.phenotype_head = nn.Linear(config.n_concepts + config.free_units, config.n_terms)
+        # The interpretable map: phenotype logits are a linear function of the bottleneck units only. Without
+        # the bottleneck (the gap decomposition's "direct head") they read the MLP's hidden layer instead,
+        # and the concept units stay as a side task trained by L_GO.
+        head_input = config.n_concepts + config.free_units if config.concept_bottleneck else config.mlp_hidden
+        self.phenotype_head = nn.Linear(head_input, config.n_terms)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -226,7 +231,10 @@ class GenePhenoModel(PreTrainedModel):
                 pooled.append(self.go_bag_encoder(go_bag_ids, go_bag_offsets, go_counts))
         hidden = self.mlp(torch.cat(pooled, dim=-1))
         units = self.concept_head(hidden)
-        logits = self.phenotype_head(torch.sigmoid(units) if cfg.concept_activation == "sigmoid" else units)
+        if not cfg.concept_bottleneck:
+            logits = self.phenotype_head(hidden)
+        else:
+            logits = self.phenotype_head(torch.sigmoid(units) if cfg.concept_activation == "sigmoid" else units)
         return GenePhenoOutput(logits=logits, concept_logits=units[:, : cfg.n_concepts], free_logits=units[:, cfg.n_concepts :],
                                seq_to_go_attention=attention)
 
@@ -244,6 +252,9 @@ class GenePhenoModel(PreTrainedModel):
 
         if concept_prior is not None:
             self.concept_head.bias[: self.config.n_concepts] = logit(concept_prior).clamp(min=concept_floor)
+        if not self.config.concept_bottleneck:  # the head reads the hidden layer: no activation to correct for
+            self.phenotype_head.bias.copy_(logit(term_prior))
+            return
         activation = self.concept_head.bias.clone()
         if self.config.concept_activation == "sigmoid":
             activation = torch.sigmoid(activation)
@@ -252,6 +263,8 @@ class GenePhenoModel(PreTrainedModel):
     def concept_to_phenotype(self, term_ids: list[str] | None = None, concept_ids: list[str] | None = None) -> pd.DataFrame:
         """The phenotype head's weights as a DataFrame: rows = phenotype terms, columns = GO concepts
         (then the free units, named ``free_<k>``, if the model has any)."""
+        if not self.config.concept_bottleneck:
+            raise ValueError("this model has no concept bottleneck: its phenotype head reads the hidden layer")
         weight = self.phenotype_head.weight.detach().float().cpu().numpy()
         if concept_ids is not None:
             concept_ids = list(concept_ids) + [f"free_{k}" for k in range(self.config.free_units)]

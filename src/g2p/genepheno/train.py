@@ -41,7 +41,7 @@ from g2p.argtypes import non_negative_int, positive_int
 from g2p.data import curated
 from g2p.device import seed_everything
 from g2p.errors import G2PError, UsageError
-from g2p.genepheno import hf_models, losses
+from g2p.genepheno import hf_models, losses, pretrain
 from g2p.genepheno.encoders import SequenceProjection
 from g2p.genepheno.config import ENCODERS, TrainConfig
 from g2p.genepheno.go_terms import GoVocabulary
@@ -166,7 +166,7 @@ def build_model(dataset, config: TrainConfig, prepared: PreparedInputs) -> GeneP
     spec = InputSpec.from_config(config)
     model_config = GenePhenoConfig(
         n_terms=len(dataset.terms), n_concepts=max(len(dataset.concepts), 1), free_units=config.free_units,
-        concept_activation=config.concept_activation,
+        concept_activation=config.concept_activation, concept_bottleneck=config.concept_bottleneck,
         seq_input=spec.seq_input, n_seq_features=n_seq_features(spec, prepared.encoded),
         seq_tokens=spec.n_seq_tokens, conv_layers=config.conv_layers,
         go_vocab_size=len(prepared.vocab) if prepared.vocab else 3, max_go_tokens=config.max_go_tokens,
@@ -276,8 +276,20 @@ def _train(dataset, config: TrainConfig, output_dir: Path, resume: bool) -> Trai
     model.set_prior_biases(np.asarray(labels[train_rows].mean(0)).ravel(),
                            np.asarray(concepts[train_rows].mean(0)).ravel() if concepts.shape[1] else None,
                            concept_floor=config.concept_floor)
+    pretraining, pretrained_names = None, []
+    if config.go_pretraining is not None and config.use_go:
+        # cached and shared by every seed and ablation of the dataset; its own seed, so the global
+        # random state (and with it the fine-tuning) is the same whether it was cached or not
+        pretraining = pretrain.for_training(dataset, config, prepared.vocab, device)
+        if pretraining is None:
+            notes.append("GO pretraining skipped: no protein of the release's GO corpus has two terms in this "
+                         "dataset's GO vocabulary")
+            print(f"note: {notes[-1]}", flush=True)
+        else:
+            pretrained_names = pretrain.load_into(model, pretraining)
     # fused: one kernel per step for all parameters (several times faster than the per-tensor loop on CPU)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    optimizer = torch.optim.AdamW(_parameter_groups(model, pretrained_names, config), lr=config.lr,
+                                  weight_decay=config.weight_decay, fused=True)
     steps_per_epoch = len(_epoch_batches(train_rows, 0, config, rank, world))
     total_steps = steps_per_epoch * config.epochs
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(config.warmup_frac * total_steps), total_steps)
@@ -371,13 +383,26 @@ def _train(dataset, config: TrainConfig, output_dir: Path, resume: bool) -> Trai
             "epochs_run": state["epoch"], "early_stopped": bool(stopped and state["epoch"] < config.epochs),
             "train_time_s": state["train_time_s"], "wall_time_s": wall, "device": str(device),
             "num_processes": world, "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
-            "notes": notes,
+            "notes": notes, "go_pretraining": pretraining.summary() if pretraining is not None else None,
         }, indent=1))
     accelerator.wait_for_everyone()
     return TrainResult(history=history, best_dir=output_dir / BEST, best_val_fmax=float(state["best_val_fmax"]),
                        output_dir=output_dir, finished=finished, wall_time_s=wall,
                        extra={"best_epoch": state["best_epoch"], "device": str(device), "num_processes": world,
                               "notes": notes})
+
+
+def _parameter_groups(model: GenePhenoModel, pretrained: list[str], config: TrainConfig) -> list[dict]:
+    """One optimizer group, or two when the pretrained GO weights fine-tune at a scaled learning rate
+    (``go_pretraining.finetune_lr_scale``); the first group is the rest of the network (its rate is
+    the one the history logs)."""
+    scale = config.go_pretraining.finetune_lr_scale if config.go_pretraining is not None else 1.0
+    if not pretrained or scale == 1.0:
+        return [{"params": list(model.parameters())}]
+    wanted = set(pretrained)
+    named = list(model.named_parameters())
+    return [{"params": [p for n, p in named if n not in wanted]},
+            {"params": [p for n, p in named if n in wanted], "lr": config.lr * scale}]
 
 
 def training_notes(dataset, config: TrainConfig) -> list[str]:
