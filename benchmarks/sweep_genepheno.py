@@ -74,10 +74,11 @@ def sweep(settings: dict[str, dict], names: list[str], dataset_name: str, preset
         with tempfile.TemporaryDirectory(prefix="g2p-sweep-") as tmp:
             result = train.train(dataset, config, Path(tmp) / "run", resume=False)
             scores = predict.predict_scores(result.best_dir, dataset, "val")
+            extra = record(result) if record else {}  # reads the run folder: before it is removed
         row = {"dataset": dataset_name, "setting": name, "changes": json.dumps(settings[name]), "seed": seed,
                "val_fmax": metrics.fmax(y_val, scores)[0], "val_auc": metrics.macro_auc(y_val, scores),
                "best_epoch": int(result.extra.get("best_epoch", 0)), "wall_s": time.perf_counter() - started,
-               **(record(result) if record else {})}
+               **extra}
         print(json.dumps(row), flush=True)
         rows.append(row)
         atomic.write_text(out, pd.DataFrame(rows).to_csv(index=False))
