@@ -40,6 +40,8 @@ SWEEP: dict[str, dict] = {
     "dropout 0.3 (the GO MLP's)": {"dropout": 0.3},
     "dropout 0.5": {"dropout": 0.5},
     "half the epochs": {"epochs": 6},
+    # issue 20's gap decomposition: the same network with its phenotype head on the MLP (no bottleneck)
+    "direct head (no concept bottleneck)": {"concept_bottleneck": False},
 }
 
 

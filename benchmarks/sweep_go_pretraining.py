@@ -31,6 +31,8 @@ SWEEP: dict[str, dict] = {
     "200 steps, fine-tuned at lr x0.25": {"go_pretraining": {"steps": 200, "finetune_lr_scale": 0.25}},
     "200 steps + GO bag": {"go_pretraining": {"steps": 200, "bag": True}},
     "100 steps, 8,000 proteins": {"go_pretraining": {"steps": 100, "max_proteins": 8000}},
+    "2000 steps": {"go_pretraining": {"steps": 2000}},
+    "1000 steps + GO bag": {"go_pretraining": {"steps": 1000, "bag": True}},
 }
 
 
