@@ -189,6 +189,34 @@ def test_predict_from_fasta_and_cli(trained, dataset, tmp_path):
     assert len(written) == 4 and set(written["term_id"]) <= set(dataset.terms["term_id"])
 
 
+def test_predict_consistent_scores_no_term_below_a_descendant(trained, tmp_path, monkeypatch):
+    """``--consistent``: each term scores the max over itself and its descendants (CAFA's propagation),
+    over the hierarchy :func:`hierarchy.model_descendants` finds; the toy's term 4 is the parent of terms
+    0 and 1, and term 5 lies above all."""
+    result, _ = trained
+    descendants = sp.csr_matrix(np.array([[0] * 6] * 4 + [[1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0]], dtype=bool))
+    seen = {}
+
+    def fake_descendants(term_ids, where=None):
+        seen["terms"] = list(term_ids)
+        return descendants, "toy_obo"
+
+    monkeypatch.setattr(predict_mod.hierarchy, "model_descendants", fake_descendants)
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">sp|Q00001|AAA_MOUSE Test OS=Mus musculus OX=10090 GN=Aaa PE=1 SV=1\n"
+                     f"{'ACDEFGKL' * 5}WWWW{'ACDEFGKL' * 3}\n")
+    notes = []
+    raw = predict_mod.predict(fasta, result.best_dir, top_k=6).set_index("term_id")["score"]
+    table = predict_mod.predict(fasta, result.best_dir, top_k=6, consistent=True, report=notes.append)
+    score = table.set_index("term_id")["score"]
+    assert seen["terms"] == [f"MP:{j:07d}" for j in range(6)]
+    assert score["MP:0000004"] == pytest.approx(max(raw[f"MP:{j:07d}"] for j in (0, 1, 4)))
+    assert score["MP:0000005"] == pytest.approx(raw.max())
+    for j in range(4):  # leaves keep their own score
+        assert score[f"MP:{j:07d}"] == pytest.approx(raw[f"MP:{j:07d}"])
+    assert any("hierarchy-consistent" in n and "toy_obo" in n for n in notes)
+
+
 def test_predict_errors(trained, tmp_path):
     result, _ = trained
     bad = tmp_path / "bad.fa"

@@ -88,6 +88,9 @@ VARIANTS: dict[str, Variant] = {v.key: v for v in (
             "w/o bottleneck loss"),
     # not in the paper's Table 2 (its GoBERT is always pretrained): no published row beside it
     Variant("no_pretrain", "GenePheno w/o GO pretraining", "ablation", {"go_pretraining": None}),
+    # its mirror for a preset whose complete model is not pretrained (quick: the sweep in
+    # benchmarks/go_pretraining_sweep.md found no gain on validation): GoBERT-style, the default settings
+    Variant("go_pretrained", "GenePheno with GO pretraining", "ablation", {"go_pretraining": {}}),
     # the gap decomposition: the same network with its phenotype head on the MLP (concepts a side task)
     Variant("direct_head", "GenePheno with a direct head (no concept bottleneck)", "ablation",
             {"concept_bottleneck": False}),
