@@ -45,6 +45,15 @@ SWEEP: dict[str, dict] = {
 }
 
 
+def markdown(table: pd.DataFrame) -> str:
+    """A sweep's CSV as a Markdown table (percent), in the order the rows were run."""
+    lines = ["| dataset | setting | seed | val Fmax | val AUC | best epoch | wall s |", "|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['dataset']} | {r['setting']} | {r['seed']} | {100 * r['val_fmax']:.2f} | "
+                     f"{100 * r['val_auc']:.2f} | {r['best_epoch']} | {r['wall_s']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mpo")
@@ -53,7 +62,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(SWEEP), help="run only these settings")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    sweep(SWEEP, args.only or list(SWEEP), args.dataset, args.preset, args.seed, args.out)
+    out = sweep(SWEEP, args.only or list(SWEEP), args.dataset, args.preset, args.seed, args.out)
+    from g2p import atomic
+
+    atomic.write_text(out.with_suffix(".md"), markdown(pd.read_csv(out)))
 
 
 def sweep(settings: dict[str, dict], names: list[str], dataset_name: str, preset: str, seed: int,

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from sweep_genepheno import markdown  # same folder
 
 HERE = Path(__file__).resolve().parent
 SWEEP: dict[str, dict] = {
@@ -36,15 +37,6 @@ SWEEP: dict[str, dict] = {
     "min_go_count 1": {"min_go_count": 1},
     "min_go_count 5": {"min_go_count": 5},
 }
-
-
-def markdown(table: pd.DataFrame) -> str:
-    """The sweep as a Markdown table (percent), in the order the rows were run."""
-    lines = ["| dataset | setting | seed | val Fmax | val AUC | best epoch | fit s |", "|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        lines.append(f"| {r['dataset']} | {r['setting']} | {r['seed']} | {100 * r['val_fmax']:.2f} | "
-                     f"{100 * r['val_auc']:.2f} | {r['best_epoch']} | {r['wall_s']:.1f} |")
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
