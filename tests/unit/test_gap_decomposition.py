@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from g2p.genepheno import plots
+from g2p.genepheno import gap
 from g2p.genepheno.summary import summarise
 
 
@@ -27,7 +27,7 @@ def _results(with_parts: bool = True) -> pd.DataFrame:
 
 
 def test_each_part_is_its_difference_to_the_complete_model_and_the_rest_is_left():
-    table = plots.gap_decomposition(summarise(_results()), "mpo")
+    table = gap.gap_decomposition(summarise(_results()), "mpo")
     assert list(table.index) == ["GenePheno (complete)", "change: the concept bottleneck (a direct head instead)",
                                  "change: GO pretraining (added)", "GO MLP (DeepPheno-like)",
                                  "left unexplained: GO MLP − best GenePheno above"]
@@ -40,12 +40,12 @@ def test_each_part_is_its_difference_to_the_complete_model_and_the_rest_is_left(
     # pretraining for AUC)
     left = table.iloc[-1]
     assert left["ΔFmax vs complete"] == "+0.70" and left["ΔAUC vs complete"] == "+2.70"
-    text = plots.gap_markdown(summarise(_results()), ["mpo"])
+    text = gap.gap_markdown(summarise(_results()), ["mpo"])
     assert "left unexplained +0.70 Fmax / +2.70 AUC" in text and "seed sd 0.20 / 0.20" in text
 
 
 def test_parts_the_run_did_not_train_are_left_out():
-    table = plots.gap_decomposition(summarise(_results(with_parts=False)), "mpo")
+    table = gap.gap_decomposition(summarise(_results(with_parts=False)), "mpo")
     assert list(table.index) == ["GenePheno (complete)", "GO MLP (DeepPheno-like)",
                                  "left unexplained: GO MLP − best GenePheno above"]
     assert table.iloc[-1]["ΔFmax vs complete"] == "+1.00"
@@ -54,4 +54,4 @@ def test_parts_the_run_did_not_train_are_left_out():
 def test_a_dataset_without_the_go_mlp_is_a_clear_error():
     results = _results()
     with pytest.raises(KeyError, match="deeppheno_like"):
-        plots.gap_decomposition(summarise(results[results["name"] != "deeppheno_like"]), "mpo")
+        gap.gap_decomposition(summarise(results[results["name"] != "deeppheno_like"]), "mpo")
