@@ -223,3 +223,32 @@ def test_the_unseen_scorer_ranks_the_truth_first(referenced):
     species = table.query("metric == 'success_taxon' and level == 'species'").iloc[0]
     # the species head knows the unseen species too (0.35 here; chance is 1 in 16)
     assert species["n"] == len(test_records) and species["value"] > 3 / len(evaluators.config.species)
+
+
+def test_the_guidance_2x2_has_every_cell_and_pairs_its_effects(evaluators, data):
+    """Four cells per split and measure; alignment's effect is a paired difference: the truth against
+    random training images is beyond its interval, two identical cells give exactly 0 (not beyond)."""
+    from g2p.g2pdiff.benchmark import GUIDANCE_CELLS, GUIDANCE_MEASURES, guidance_2x2, guidance_table
+
+    records, images = data
+    train = (records["split"] == "train").to_numpy(copy=True)
+    test_records, truth = _split(data, "test_seen")
+    random = images[train][torch.randperm(int(train.sum()), generator=torch.Generator().manual_seed(0))[:len(truth)]]
+    samples = {("g2pdiffusion", "test_seen"): truth[:, None], ("no_alignment", "test_seen"): random[:, None],
+               ("no_cfg", "test_seen"): random[:, None], ("no_cfg_no_alignment", "test_seen"): random[:, None]}
+    cells, effects = guidance_2x2(evaluators, samples, {"test_seen": test_records}, {"test_seen": truth}, n_boot=200)
+    n_measures = len(GUIDANCE_MEASURES) - (evaluators.config.score_threshold is None)  # success_rate needs τ
+    assert len(cells) == len(GUIDANCE_CELLS) * n_measures
+    assert set(zip(cells["cfg"], cells["alignment"])) == set(GUIDANCE_CELLS)
+    assert (cells["n"] == len(test_records)).all()
+    known = cells.dropna(subset=["value"])
+    assert ((known["ci_low"] <= known["value"] + 1e-9) & (known["value"] <= known["ci_high"] + 1e-9)).all()
+    effect = effects.set_index(["cfg", "measure"])
+    on = effect.loc[("on", "clibd_score")]
+    assert on["effect"] > 0 and on["beyond"] and on["ci_low"] > 0
+    off = effect.loc[("off", "species_hit")]
+    assert off["effect"] == 0 and off["ci_low"] == off["ci_high"] == 0 and not off["beyond"]
+    assert guidance_table(cells).shape == (2, n_measures * 2)
+    with pytest.raises(ValueError, match="needs all four cells"):
+        guidance_2x2(evaluators, {k: v for k, v in samples.items() if k[0] != "no_cfg"}, {"test_seen": test_records},
+                     {"test_seen": truth})
