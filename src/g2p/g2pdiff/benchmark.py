@@ -272,3 +272,39 @@ def guidance_table(cells: pd.DataFrame) -> pd.DataFrame:
     wide.index.names = ["split", "classifier-free guidance"]
     wide.columns.names = ["measure", "alignment guidance"]
     return wide
+
+
+def alignment_verdict(effects: pd.DataFrame, measure: str = "species_hit") -> str:
+    """One sentence on alignment guidance's effect at ``measure`` with classifier-free guidance on, per
+    split, read from :func:`guidance_2x2`'s effects: beyond its paired 95 % interval (either way) or within."""
+    parts = []
+    for r in effects[(effects["cfg"] == "on") & (effects["measure"] == measure)].itertuples():
+        where = f"{r.split.removeprefix('test_')} species (n = {r.n})"
+        if r.beyond:
+            parts.append(f"on {where} it {'raises' if r.effect > 0 else 'lowers'} it beyond its interval")
+        else:
+            parts.append(f"on {where} the change is within its interval")
+    if not parts:
+        raise ValueError(f"no alignment effect on {measure!r} with classifier-free guidance on")
+    helps = effects[(effects["cfg"] == "on") & (effects["measure"] == measure)]
+    summary = ("the paper's gain from alignment guidance is reproduced here" if (helps["beyond"] & (helps["effect"] > 0)).all()
+               else "a negative result: alignment guidance does not raise it beyond chance variation everywhere, "
+                    "unlike the paper's ablation")
+    return "; ".join(parts) + f" — {summary}"
+
+
+def truth_first(metrics: pd.DataFrame, split: str, metric: str = "success_score", level: str = "specimen",
+                k: int = 1) -> dict[str, object]:
+    """Whether the ground-truth renders score at least as high as every generative method at top-``k``
+    (a scorer that ranks a generated sample above the truth cannot judge the generator): ``truth``,
+    ``best`` (the highest-scoring generative method), ``best_value`` and ``truth_first``."""
+    sel = metrics[(metrics["split"] == split) & (metrics["metric"] == metric) & (metrics["level"] == level)
+                  & (metrics["k"] == k)].set_index("method")["value"]
+    if "truth" not in sel.index:
+        raise ValueError(f"no truth row for {metric!r} on {split!r}")
+    generated = sel.reindex([m for m in GENERATIVE if m in sel.index]).dropna()
+    if generated.empty:
+        raise ValueError(f"no generative method scored for {metric!r} on {split!r}")
+    best = str(generated.idxmax())
+    return {"truth": float(sel["truth"]), "best": best, "best_value": float(generated[best]),
+            "truth_first": bool(sel["truth"] >= generated.max())}
