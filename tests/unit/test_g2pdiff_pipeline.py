@@ -278,3 +278,20 @@ def test_generate_samples_pairs_the_noise_of_the_first_sample(tiny_pipe):
     assert three.shape[:2] == (2, 3) and one.shape[:2] == (2, 1)
     assert torch.allclose(three[:, 0], one[:, 0], atol=1e-4)
     assert not torch.allclose(three[:, 0], three[:, 1], atol=1e-3)
+
+
+def test_info_nce_leaves_excluded_pairs_out_of_the_negatives():
+    img = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])
+    dna = torch.tensor([[1.0, 0.0], [1.0, 0.05], [0.0, 1.0]])
+    exclude = torch.tensor([[True, True, False], [True, True, False], [False, False, True]])
+    full = info_nce(img, dna, 0.1)
+    masked = info_nce(img, dna, 0.1, exclude)
+    # rows 0 and 1 are near-duplicates: as negatives they dominate the loss; excluded, it is small
+    assert masked < 0.1 * full
+    # the same exclusion from the DNA embeddings' cosine (rows 0 and 1: cos ≈ 0.999)
+    torch.manual_seed(0)
+    g = NoisyLatentEncoder(hidden=16, embed_dim=2)
+    x, t = torch.randn(3, 4, 4, 4), torch.tensor([10, 500, 900])
+    by_hand = info_nce(g(x, t), dna, g.config.temperature, exclude)
+    assert torch.allclose(g.loss(x, t, dna, negative_cos=0.99), by_hand)
+    assert not torch.allclose(g.loss(x, t, dna), by_hand)
