@@ -11,7 +11,7 @@ sampler and steps. Columns: top-1 species and genus classifier hits, the paper-s
 CLIBD-like score (each with a 95 % bootstrap interval), and ``align_cos``: the generator's own alignment
 score of the final sample (the alignment encoder's cosine with the barcode's embedding at t = 0), which
 alignment guidance should raise. Rows are written to ``--out`` atomically, with a Markdown table beside
-it (same name, ``.md``). The rule used to choose: the highest validation species hit; a setting replaces
+it (same name, ``.md``); rows of other ``--label``s already there are kept. The rule used to choose: the highest validation species hit; a setting replaces
 the preset's only if it is ahead by more than the half-width of the preset's interval.
 """
 
@@ -36,11 +36,14 @@ def main() -> None:
     parser.add_argument("--alignment", type=float, nargs="+", default=[0.0, 3.0, 10.0, 30.0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=HERE / "guidance_sweep.csv")
+    parser.add_argument("--evaluators", type=Path, default=None,
+                        help="a folder to load the evaluators from, or to save them to when it does not exist")
+    parser.add_argument("--label", default="", help="a name for the trained model, written in every row")
     args = parser.parse_args()
 
     from g2p import atomic, paths
     from g2p import config as g2p_config
-    from g2p.g2pdiff import datasets, train
+    from g2p.g2pdiff import benchmark, datasets, train
     from g2p.g2pdiff.evaluators import Evaluators, evaluate_samples
     from g2p.g2pdiff.pipeline import SamplingSettings, generate_samples
     from g2p.g2pdiff.simulator import PhenotypeSimulator
@@ -56,13 +59,21 @@ def main() -> None:
     records = datasets.add_unseen_references(records, pool, p.get("reference_per_species", 0) or 0, seed=seed)
     pipe = train.load_trained(run_dir, "full")
     simulator = PhenotypeSimulator(seed=train.load_config(run_dir / "full").simulator_seed)
-    fit = records[records["split"].isin(["train", "reference"])].reset_index(drop=True)
     val = records[records["split"] == "val"].reset_index(drop=True)
     assert not set(val["split"]) & {"test_seen", "test_unseen"}
-    evaluators = Evaluators.fit(fit, simulator.render(fit, pipe.image_size), epochs=p["evaluator_epochs"],
-                                seed=seed, num_threads=args.threads)
     truth = simulator.render(val, pipe.image_size)
-    tau = evaluators.calibrate(val, truth, p["false_positive_rate"])
+    if args.evaluators is not None and args.evaluators.exists():
+        evaluators = Evaluators.load(args.evaluators)
+        tau = evaluators.config.score_threshold
+    else:
+        train_records = records[records["split"] == "train"].reset_index(drop=True)
+        evaluators = benchmark.fit_evaluators(train_records, simulator.render(train_records, pipe.image_size),
+                                              records[records["split"] == "reference"].reset_index(drop=True),
+                                              simulator, epochs=p["evaluator_epochs"], seed=seed,
+                                              num_threads=args.threads)
+        tau = evaluators.calibrate(val, truth, p["false_positive_rate"])
+        if args.evaluators is not None:
+            evaluators.save(args.evaluators)
     pooled = pipe.conditioner.encode(val["barcode"].tolist(), val["lat"].tolist(), val["lon"].tolist()).pooled
 
     rows = []
@@ -90,13 +101,19 @@ def main() -> None:
                 row.update({name: r["value"], f"{name}_lo": r["ci_low"], f"{name}_hi": r["ci_high"]})
             rows.append(row)
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    frame = pd.DataFrame(rows).assign(preset=args.preset, tau=tau, split="val")
+    frame = pd.DataFrame(rows).assign(model=args.label, preset=args.preset, tau=tau, split="val")
+    if args.out.exists():  # rows of other models (or settings) stay; a rerun replaces its own
+        old = pd.read_csv(args.out, keep_default_na=False)
+        key = ["model", "cfg", "alignment"]
+        mine = set(map(tuple, frame[key].astype(str).to_numpy()))
+        old = old[[tuple(map(str, r)) not in mine for r in old[key].to_numpy()]]
+        frame = pd.concat([old, frame], ignore_index=True)
     atomic.write_text(args.out, frame.to_csv(index=False))
-    lines = ["| cfg s | alignment w | species hit | genus hit | success (score ≥ τ) | CLIBD-like | align cos |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | cfg s | alignment w | species hit | genus hit | success (score ≥ τ) | CLIBD-like | align cos |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in frame.itertuples():
         cell = (lambda m: f"{getattr(r, m):.3f} [{getattr(r, m + '_lo'):.3f}, {getattr(r, m + '_hi'):.3f}]")
-        lines.append(f"| {r.cfg:g} | {r.alignment:g} | {cell('species_hit')} | {cell('genus_hit')} | "
+        lines.append(f"| {r.model} | {r.cfg:g} | {r.alignment:g} | {cell('species_hit')} | {cell('genus_hit')} | "
                      f"{cell('success_rate')} | {cell('clibd_score')} | {r.align_cos:.3f} |")
     atomic.write_text(args.out.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))

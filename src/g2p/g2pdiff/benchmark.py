@@ -308,3 +308,15 @@ def truth_first(metrics: pd.DataFrame, split: str, metric: str = "success_score"
     best = str(generated.idxmax())
     return {"truth": float(sel["truth"]), "best": best, "best_value": float(generated[best]),
             "truth_first": bool(sel["truth"] >= generated.max())}
+
+
+def fit_evaluators(train_records: pd.DataFrame, train_images: torch.Tensor, reference_records: pd.DataFrame,
+                   simulator, **fit_kwargs) -> Evaluators:
+    """The chapter's evaluators: trained on the training renders plus the renders of the unseen species'
+    reference specimens (:func:`g2p.g2pdiff.datasets.add_unseen_references`; none when there are none).
+    ``fit_kwargs`` go to :meth:`Evaluators.fit`."""
+    records, images = train_records, torch.as_tensor(train_images)
+    if len(reference_records):
+        records = pd.concat([train_records, reference_records], ignore_index=True)
+        images = torch.cat([images, simulator.render(reference_records, images.shape[-1])])
+    return Evaluators.fit(records, images, **fit_kwargs)
