@@ -51,7 +51,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     preset = g2p_config.resolve(args.preset)
     p = preset.parameters("06_generate_phenotypes")
-    seed = preset.common()["seed"]
+    seed = preset.common["seed"]
     run_dir = args.run_dir or paths.run_dir(args.preset, "g2pdiffusion")
     records = datasets.make_splits(datasets.load_barcode_records(
         max_species=p["max_species"], per_species=p["per_species"], seed=seed), seed=seed)
