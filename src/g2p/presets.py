@@ -96,6 +96,7 @@ PARAMETER_RANGES: dict[str, object] = {
     "fdr": _open_fraction, "false_positive_rate": _open_fraction,
     "image_size": _count(16, 1024), "k": _count(1, 8), "max_species": _count(1), "per_species": _count(1),
     "n_eval": _count(1), "num_images": _count(1, 1000), "ablation_images": _count(1, 1000),
+    "reference_per_species": _count(0, 100_000),
     "num_inference_steps": _count(1, 10_000), "evaluator_epochs": _count(1, 100_000),
     "sweep_records": _count(1), "sweep_points": _count(2, 1000), "sweep_images": _count(1, 1000),
     "sweep_max_lat": lambda field, value: ranges.number(field, value, above=0.0, maximum=90.0, optional=True),

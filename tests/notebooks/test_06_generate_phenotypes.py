@@ -39,10 +39,12 @@ def test_metric_ranges_and_intervals(outputs):
     assert cos.between(-1 - 1e-6, 1 + 1e-6).all()
     known = metrics.dropna(subset=["value"])
     assert (known["ci_low"] <= known["value"] + 1e-9).all() and (known["value"] <= known["ci_high"] + 1e-9).all()
-    # unseen species are unknown to the species classifier, so that success rate is undefined
+    # the species classifier knows the unseen species from their reference specimens: every unseen test
+    # specimen counts at the species level
     unseen_species = metrics[(metrics["split"] == "test_unseen") & (metrics["metric"] == "success_taxon")
                              & (metrics["level"] == "species")]
-    assert unseen_species["value"].isna().all()
+    n_unseen = metrics[(metrics["split"] == "test_unseen") & (metrics["metric"] == "pes")]["n"].max()
+    assert (unseen_species["n"] == n_unseen).all() and unseen_species["value"].notna().all()
     # the ground-truth render is its own specimen: PES 1
     truth = metrics[(metrics["method"] == "truth") & (metrics["metric"] == "pes") & (metrics["level"] == "specimen")]
     assert truth["value"].min() == pytest.approx(1.0, abs=1e-4)
@@ -78,3 +80,39 @@ def test_sweep_and_background_numbers(outputs):
     assert values["g2pdiff_background_truth"] < 1.0
     assert values["g2pdiff_background_generated"] >= 0
     assert values["g2pdiff_no_environment_source"].startswith("the full model")
+
+
+def test_the_guidance_2x2_is_glued_for_both_splits(outputs):
+    """Every cell of the 2×2 (classifier-free guidance × alignment guidance) and alignment's paired effect
+    are glued with intervals that contain them; the cells are the metrics.csv rows of their methods."""
+    from g2p.g2pdiff.benchmark import GUIDANCE_CELLS
+
+    values, metrics = outputs
+    for split in ("seen", "unseen"):
+        for (cfg, align), method in GUIDANCE_CELLS.items():
+            for measure, (metric, level) in (("species_hit", ("success_taxon", "species")),
+                                             ("clibd_score", ("clibd_score", "specimen"))):
+                name = f"g2pdiff_2x2_{split}_cfg_{cfg}_align_{align}_{measure}"
+                value, low, high = (float(values[name + suffix]) for suffix in ("", "_lo", "_hi"))
+                assert low - 1e-9 <= value <= high + 1e-9, name
+                row = metrics[(metrics["method"] == method) & (metrics["split"] == f"test_{split}")
+                              & (metrics["metric"] == metric) & (metrics["level"] == level) & (metrics["k"] == 1)]
+                # top-1 is each method's first sample, in metrics.csv as in the 2×2
+                assert value == pytest.approx(float(row["value"].iloc[0]), nan_ok=True), name
+        for cfg in ("on", "off"):
+            name = f"g2pdiff_align_effect_{split}_cfg_{cfg}_species_hit"
+            effect, low, high = (float(values[name + suffix]) for suffix in ("", "_lo", "_hi"))
+            assert -1 <= low - 1e-9 <= effect <= high + 1e-9 <= 1, name
+    assert "species" in values["g2pdiff_alignment_verdict"]
+    assert float(values["g2pdiff_alignment_scale"]) > 0  # alignment guidance is on in every preset
+
+
+def test_unseen_truth_first_is_read_from_the_csv(outputs):
+    values, metrics = outputs
+    sel = metrics[(metrics["split"] == "test_unseen") & (metrics["metric"] == "success_score") & (metrics["k"] == 1)]
+    by_method = sel.set_index("method")["value"]
+    assert values["g2pdiff_unseen_truth_success"] == pytest.approx(by_method["truth"])
+    best = values["g2pdiff_unseen_best_generated"]
+    assert values["g2pdiff_unseen_best_generated_success"] == pytest.approx(by_method[best])
+    first = by_method["truth"] >= by_method.drop(["truth", "retrieval", "random"]).max()
+    assert values["g2pdiff_unseen_truth_first_text"].startswith("the truth scores" if first else "a generated")

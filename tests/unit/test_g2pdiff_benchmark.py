@@ -61,3 +61,37 @@ def test_genus_checks():
     assert checks["species_full"] == 0.5
     with pytest.raises(ValueError, match="no single top-1 genus success row for 'unconditional'"):
         genus_checks(_metrics(), "test_unseen")
+
+
+def _effects(seen: tuple[float, float, float], unseen: tuple[float, float, float]) -> pd.DataFrame:
+    rows = [(split, "on", "species_hit", e, 110, lo, hi, not lo <= 0 <= hi)
+            for split, (e, lo, hi) in (("test_seen", seen), ("test_unseen", unseen))]
+    rows.append(("test_seen", "off", "species_hit", 0.5, 110, 0.4, 0.6, True))  # not read: CFG off
+    return pd.DataFrame(rows, columns=["split", "cfg", "measure", "effect", "n", "ci_low", "ci_high", "beyond"])
+
+
+def test_alignment_verdict_says_either_way():
+    from g2p.g2pdiff.benchmark import alignment_verdict
+
+    both = alignment_verdict(_effects((0.1, 0.02, 0.2), (0.05, 0.01, 0.1)))
+    assert "reproduced" in both and "negative" not in both and both.count("raises species success beyond") == 2
+    within = alignment_verdict(_effects((0.02, -0.03, 0.07), (0.1, 0.02, 0.15)))
+    assert "negative result" in within and "seen species (n = 110) its effect on species success is within" in within
+    lower = alignment_verdict(_effects((-0.1, -0.2, -0.02), (0.0, -0.05, 0.05)))
+    assert "lowers species success beyond" in lower and "negative result" in lower
+    with pytest.raises(ValueError, match="no alignment effect"):
+        alignment_verdict(_effects((0.1, 0.02, 0.2), (0.05, 0.01, 0.1)), measure="clibd_score")
+
+
+def test_truth_first_compares_with_the_generative_methods_only():
+    from g2p.g2pdiff.benchmark import truth_first
+
+    rows = [(m, "test_unseen", "success_score", "specimen", 1, v, 100, 0.0, 1.0)
+            for m, v in (("truth", 0.6), ("g2pdiffusion", 0.64), ("no_cfg", 0.3), ("retrieval", 0.9))]
+    metrics = pd.DataFrame(rows, columns=["method", "split", "metric", "level", "k", "value", "n", "ci_low", "ci_high"])
+    out = truth_first(metrics, "test_unseen")
+    assert out == {"truth": 0.6, "best": "g2pdiffusion", "best_value": 0.64, "truth_first": False}
+    metrics.loc[metrics["method"] == "truth", "value"] = 0.64  # a tie counts as first; retrieval is no generator
+    assert truth_first(metrics, "test_unseen")["truth_first"]
+    with pytest.raises(ValueError, match="no truth row"):
+        truth_first(metrics[metrics["method"] != "truth"], "test_unseen")

@@ -53,7 +53,7 @@ def test_kmer_profile_hand_computed():
 
 def test_fit_refuses_non_training_records(data):
     records, images = data
-    with pytest.raises(ValueError, match="train split only"):
+    with pytest.raises(ValueError, match="train split"):
         Evaluators.fit(records, images, epochs=1)
     with pytest.raises(ValueError):
         Evaluators.fit(records[records["split"] == "train"], images[:3], epochs=1)
@@ -170,3 +170,85 @@ def test_save_load_roundtrip_and_determinism(evaluators, data, tmp_path):
     pd.testing.assert_frame_equal(
         evaluate_samples(a, records, images[:, None], images, ks=(1,)),
         evaluate_samples(b, records, images[:, None], images, ks=(1,)))
+
+
+@pytest.fixture(scope="module")
+def referenced():
+    """The fixture's records with reference specimens of its unseen species (from the specimens the
+    per-species cap left out, then from their test specimens), and every render."""
+    from g2p.g2pdiff.datasets import add_unseen_references
+
+    pool = load_barcode_records(max_species=16, per_species=None, seed=2)
+    base = make_splits(load_barcode_records(max_species=16, per_species=15, seed=2), seed=0,
+                       unseen_species_fraction=0.15)
+    records = add_unseen_references(base, pool, 12, seed=0)
+    images = PhenotypeSimulator(seed=0).render(records, 32, cache=False)
+    return base, records, images
+
+
+def test_references_never_touch_train_val_or_seen_test(referenced):
+    base, records, _ = referenced
+    ref = records[records["split"] == "reference"]
+    unseen = set(base.loc[base["split"] == "test_unseen", "species"])
+    assert len(ref) and set(ref["species"]) == unseen
+    assert ref.groupby("species").size().max() <= 12
+    for split in ("train", "val", "test_seen"):  # the generator's data and the seen test: unchanged
+        assert set(records.loc[records["split"] == split, "processid"]) == \
+            set(base.loc[base["split"] == split, "processid"]), split
+    test = records[records["split"] == "test_unseen"]
+    assert not set(test["processid"]) & set(ref["processid"])  # never a test specimen
+    assert set(test["species"]) == unseen  # every unseen species keeps test specimens
+    assert records["processid"].is_unique
+
+
+def test_the_unseen_scorer_ranks_the_truth_first(referenced):
+    """A stand-in generator that draws the nearest *seen* species for an unseen barcode (what a model
+    that never saw the species does at best) against the truth: the scorer that learned the unseen
+    species from their reference specimens scores the truth higher, and classifies it to its species."""
+    from g2p.g2pdiff.baselines import nearest_barcodes
+
+    _, records, images = referenced
+    fit = records["split"].isin(["train", "reference"]).to_numpy(copy=True)
+    evaluators = Evaluators.fit(records[fit], images[fit], **{**TINY, "epochs": 30, "width": 16})
+    test = (records["split"] == "test_unseen").to_numpy(copy=True)
+    train = (records["split"] == "train").to_numpy(copy=True)
+    test_records, truth = records[test].reset_index(drop=True), images[test]
+    nearest = nearest_barcodes(records.loc[train, "barcode"].tolist(), test_records["barcode"].tolist(), 1)[:, 0]
+    look_alike = images[train][torch.from_numpy(nearest)]
+    barcodes = test_records["barcode"].tolist()
+    truth_score = evaluators.score(barcodes, truth).mean().item()
+    look_alike_score = evaluators.score(barcodes, look_alike).mean().item()
+    assert truth_score > look_alike_score + 0.05, (truth_score, look_alike_score)  # 0.79 against 0.68
+    table = evaluate_samples(evaluators, test_records, truth[:, None], truth, ks=(1,), n_boot=20)
+    species = table.query("metric == 'success_taxon' and level == 'species'").iloc[0]
+    # the species head knows the unseen species too (0.35 here; chance is 1 in 16)
+    assert species["n"] == len(test_records) and species["value"] > 3 / len(evaluators.config.species)
+
+
+def test_the_guidance_2x2_has_every_cell_and_pairs_its_effects(evaluators, data):
+    """Four cells per split and measure; alignment's effect is a paired difference: the truth against
+    random training images is beyond its interval, two identical cells give exactly 0 (not beyond)."""
+    from g2p.g2pdiff.benchmark import GUIDANCE_CELLS, GUIDANCE_MEASURES, guidance_2x2, guidance_table
+
+    records, images = data
+    train = (records["split"] == "train").to_numpy(copy=True)
+    test_records, truth = _split(data, "test_seen")
+    random = images[train][torch.randperm(int(train.sum()), generator=torch.Generator().manual_seed(0))[:len(truth)]]
+    samples = {("g2pdiffusion", "test_seen"): truth[:, None], ("no_alignment", "test_seen"): random[:, None],
+               ("no_cfg", "test_seen"): random[:, None], ("no_cfg_no_alignment", "test_seen"): random[:, None]}
+    cells, effects = guidance_2x2(evaluators, samples, {"test_seen": test_records}, {"test_seen": truth}, n_boot=200)
+    n_measures = len(GUIDANCE_MEASURES) - (evaluators.config.score_threshold is None)  # success_rate needs τ
+    assert len(cells) == len(GUIDANCE_CELLS) * n_measures
+    assert set(zip(cells["cfg"], cells["alignment"])) == set(GUIDANCE_CELLS)
+    assert (cells["n"] == len(test_records)).all()
+    known = cells.dropna(subset=["value"])
+    assert ((known["ci_low"] <= known["value"] + 1e-9) & (known["value"] <= known["ci_high"] + 1e-9)).all()
+    effect = effects.set_index(["cfg", "measure"])
+    on = effect.loc[("on", "clibd_score")]
+    assert on["effect"] > 0 and on["beyond"] and on["ci_low"] > 0
+    off = effect.loc[("off", "species_hit")]
+    assert off["effect"] == 0 and off["ci_low"] == off["ci_high"] == 0 and not off["beyond"]
+    assert guidance_table(cells).shape == (2, n_measures * 2)
+    with pytest.raises(ValueError, match="needs all four cells"):
+        guidance_2x2(evaluators, {k: v for k, v in samples.items() if k[0] != "no_cfg"}, {"test_seen": test_records},
+                     {"test_seen": truth})

@@ -247,3 +247,51 @@ def test_sweep_picks_go_round_robin_over_orders():
     assert sweep_picks(records, 4)["processid"].tolist() == ["4", "1", "6", "5"]
     assert sweep_picks(records, 2)["order"].tolist() == ["A", "B"]
     assert len(sweep_picks(records, 99)) == 6
+
+
+def test_alignment_guidance_changes_samples_and_raises_their_alignment_score(tiny_pipe):
+    """Same noise, alignment strength w = 0, 5, 20: the samples change, and every sample's alignment score
+    (the alignment model's cosine with its own barcode's embedding, read at t = 0) rises with w."""
+    import torch.nn.functional as F
+
+    lat, lon = [45.0, math.nan], [10.0, math.nan]
+    pooled = tiny_pipe.conditioner.encode(BARCODES, lat, lon).pooled.repeat_interleave(2, dim=0)
+    scores, latents = [], []
+    for w in (0.0, 5.0, 20.0):
+        x = _sample(tiny_pipe, alignment_scale=w, num_inference_steps=5, output_type="latent")
+        with torch.no_grad():
+            scores.append(F.cosine_similarity(tiny_pipe.alignment(x, torch.tensor(0)), pooled, dim=-1))
+        latents.append(x)
+    assert not torch.allclose(latents[0], latents[1]) and not torch.allclose(latents[1], latents[2])
+    assert (scores[1] > scores[0]).all() and (scores[2] > scores[1]).all(), scores
+
+
+def test_generate_samples_pairs_the_noise_of_the_first_sample(tiny_pipe):
+    """Sample 0 of a record starts from the same noise whatever the number of samples: with the same
+    guidance it is the same image (up to float rounding), which pairs the methods' top-1 samples."""
+    from g2p.g2pdiff.pipeline import SamplingSettings, generate_samples
+
+    records = pd.DataFrame({"barcode": BARCODES, "lat": [45.0, 10.0], "lon": [10.0, 0.0]})
+    settings = SamplingSettings(num_images=3, num_inference_steps=2, alignment_scale=0.0, seed=4)
+    three = generate_samples(tiny_pipe, records, settings)
+    one = generate_samples(tiny_pipe, records, settings, num_images=1)
+    assert three.shape[:2] == (2, 3) and one.shape[:2] == (2, 1)
+    assert torch.allclose(three[:, 0], one[:, 0], atol=1e-4)
+    assert not torch.allclose(three[:, 0], three[:, 1], atol=1e-3)
+
+
+def test_info_nce_leaves_excluded_pairs_out_of_the_negatives():
+    img = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])
+    dna = torch.tensor([[1.0, 0.0], [1.0, 0.05], [0.0, 1.0]])
+    exclude = torch.tensor([[True, True, False], [True, True, False], [False, False, True]])
+    full = info_nce(img, dna, 0.1)
+    masked = info_nce(img, dna, 0.1, exclude)
+    # rows 0 and 1 are near-duplicates: as negatives they dominate the loss; excluded, it is small
+    assert masked < 0.1 * full
+    # the same exclusion from the DNA embeddings' cosine (rows 0 and 1: cos ≈ 0.999)
+    torch.manual_seed(0)
+    g = NoisyLatentEncoder(hidden=16, embed_dim=2)
+    x, t = torch.randn(3, 4, 4, 4), torch.tensor([10, 500, 900])
+    by_hand = info_nce(g(x, t), dna, g.config.temperature, exclude)
+    assert torch.allclose(g.loss(x, t, dna, negative_cos=0.99), by_hand)
+    assert not torch.allclose(g.loss(x, t, dna), by_hand)

@@ -56,3 +56,16 @@ def test_curated_names_are_derived_from_the_curation_block() -> None:
 def test_unknown_preset_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown preset 'fast'"):
         presets.load("fast")
+
+
+@pytest.mark.parametrize("preset", ["smoke", "quick", "paper"])
+def test_alignment_guidance_is_on_in_every_preset(preset):
+    """The model the book calls G2PDiffusion has its alignment guidance: a strength above 0 in notebooks
+    05 and 06 (the same one), and an alignment model to guide with."""
+    from g2p import config as g2p_config
+
+    resolved = g2p_config.resolve(preset)
+    strengths = {nb: resolved.parameters(nb)["alignment_scale"] for nb in ("05_train_g2pdiffusion", "06_generate_phenotypes")}
+    assert all(w is not None and w > 0 for w in strengths.values()), strengths
+    assert len(set(strengths.values())) == 1, strengths
+    assert resolved.diffusion().alignment

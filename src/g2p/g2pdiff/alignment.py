@@ -16,14 +16,19 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 
-def info_nce(image_emb: torch.Tensor, dna_emb: torch.Tensor, temperature: float) -> torch.Tensor:
+def info_nce(image_emb: torch.Tensor, dna_emb: torch.Tensor, temperature: float,
+             exclude: torch.Tensor | None = None) -> torch.Tensor:
     """Symmetric InfoNCE (CLIP loss) with in-batch negatives; row i of both inputs is a positive pair.
 
-    loss = ½ [CE(S, I) + CE(Sᵀ, I)], S_ij = cos(image_i, dna_j) / τ.
+    loss = ½ [CE(S, I) + CE(Sᵀ, I)], S_ij = cos(image_i, dna_j) / τ.  ``exclude`` (``[B, B]`` bool, the
+    diagonal ignored) drops pairs from the negatives, e.g. specimens whose barcodes are near-identical.
     """
     if image_emb.shape != dna_emb.shape:
         raise ValueError(f"embedding shapes differ: {tuple(image_emb.shape)} vs {tuple(dna_emb.shape)}")
     logits = F.normalize(image_emb, dim=-1) @ F.normalize(dna_emb, dim=-1).T / temperature
+    if exclude is not None:
+        eye = torch.eye(len(logits), dtype=torch.bool, device=logits.device)
+        logits = logits.masked_fill(exclude.to(logits.device) & ~eye, float("-inf"))
     target = torch.arange(len(logits), device=logits.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
@@ -60,10 +65,17 @@ class NoisyLatentEncoder(ModelMixin, ConfigMixin):
         return self.head(h)
 
     def loss(self, latents: torch.Tensor, timesteps: torch.Tensor, dna_emb: torch.Tensor,
-             detach: bool = True) -> torch.Tensor:
+             detach: bool = True, negative_cos: float | None = None) -> torch.Tensor:
         """InfoNCE of g(x_t, t) against the DNA embedding; ``detach`` (default) keeps the loss from
-        training the DNA side."""
-        return info_nce(self(latents, timesteps), dna_emb.detach() if detach else dna_emb, self.config.temperature)
+        training the DNA side.  ``negative_cos``: pairs whose DNA embeddings have a cosine at least this
+        are not negatives of each other (near-identical barcodes, most often the same species: pushing
+        their images apart teaches nothing)."""
+        exclude = None
+        if negative_cos is not None:
+            unit = F.normalize(dna_emb.detach(), dim=-1)
+            exclude = unit @ unit.T >= negative_cos
+        return info_nce(self(latents, timesteps), dna_emb.detach() if detach else dna_emb, self.config.temperature,
+                        exclude)
 
     def guidance_gradient(self, latents: torch.Tensor, timesteps: torch.Tensor, dna_emb: torch.Tensor) -> torch.Tensor:
         """∇_{x_t} Σ_i cos(g(x_t,i, t), C_i) — each sample's own alignment gradient."""

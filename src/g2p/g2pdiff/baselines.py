@@ -5,7 +5,9 @@
 * The ablations, sampled from the trained network with a changed input or guidance:
   ``unconditional`` (null barcode, no environment: ``guidance_scale = 0``), ``no_environment``
   (classifier-free guidance with the coordinates left out, the input condition dropout trained) and
-  ``no_alignment`` (``alignment_scale = 0``).
+  ``no_alignment`` (``alignment_scale = 0``); ``no_cfg`` (plain conditional sampling, classifier-free
+  guidance off: ``guidance_scale = 1``, alignment guidance as set) and ``no_cfg_no_alignment`` (both
+  off), the other two cells of the guidance 2×2.
 
 :mod:`g2p.g2pdiff.benchmark` runs these beside the full model and scores them all.
 """
@@ -60,3 +62,11 @@ def no_alignment_samples(pipe: G2PDiffusionPipeline, records: pd.DataFrame, sett
                          num_images: int | None = None) -> torch.Tensor:
     """The network with alignment guidance switched off (``alignment_scale = 0``)."""
     return generate_samples(pipe, records, settings, alignment_scale=0.0, num_images=num_images)
+
+
+def no_cfg_samples(pipe: G2PDiffusionPipeline, records: pd.DataFrame, settings: SamplingSettings,
+                   num_images: int | None = None, alignment: bool = True) -> torch.Tensor:
+    """Plain conditional sampling (classifier-free guidance off, ``guidance_scale = 1``), with the
+    settings' alignment guidance (``alignment``) or without it."""
+    return generate_samples(pipe, records, settings, guidance_scale=1.0,
+                            alignment_scale=None if alignment else 0.0, num_images=num_images)

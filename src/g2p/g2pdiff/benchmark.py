@@ -4,6 +4,10 @@ Methods (samples ``[N, k, 3, H, W]`` in [0, 1] for N test specimens):
 
 * ``g2pdiffusion``: the full model (DNA + environment, classifier-free and alignment guidance).
 * ``no_alignment``: the full model with ``alignment_scale = 0``.
+* ``no_cfg`` / ``no_cfg_no_alignment``: plain conditional sampling (classifier-free guidance off,
+  ``guidance_scale = 1``) with and without alignment guidance: with the two above, the 2×2 over the
+  two guidances that the paper's ablation reports (:func:`guidance_2x2`).  Every method samples from
+  the same seed, so the first samples of the four cells start from the same noise (paired).
 * ``no_environment``: without the environment.  By default classifier-free guidance of the *same*
   network with the coordinates left out (condition dropout trained that "no environment" input); a
   separately trained model without any environment input (variant ``no_env``) is used instead when
@@ -24,19 +28,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
 from g2p import atomic
 from g2p.g2pdiff import baselines
-from g2p.g2pdiff.evaluators import Evaluators, evaluate_samples
+from g2p.g2pdiff.evaluators import Evaluators, bootstrap_interval, evaluate_samples, specimen_scores
 from g2p.g2pdiff.pipeline import G2PDiffusionPipeline, SamplingSettings, generate_samples
 from g2p.g2pdiff.published import published_metrics
 
 OURS_LABEL = "ours (simulated BOLD specimens)"
-METHODS = ("g2pdiffusion", "no_alignment", "no_environment", "unconditional", "retrieval", "random", "truth")
-GENERATIVE = ("g2pdiffusion", "no_alignment", "no_environment", "unconditional")
+METHODS = ("g2pdiffusion", "no_alignment", "no_cfg", "no_cfg_no_alignment", "no_environment", "unconditional",
+           "retrieval", "random", "truth")
+GENERATIVE = ("g2pdiffusion", "no_alignment", "no_cfg", "no_cfg_no_alignment", "no_environment", "unconditional")
+#: The guidance 2×2: (classifier-free guidance, alignment guidance) → method.
+GUIDANCE_CELLS: dict[tuple[str, str], str] = {
+    ("on", "on"): "g2pdiffusion", ("on", "off"): "no_alignment",
+    ("off", "on"): "no_cfg", ("off", "off"): "no_cfg_no_alignment",
+}
 # Columns of the comparison table: (our metric, level) → column stem.  ``success_rate`` is the
 # paper's definition (DNA–image score ≥ τ); the classifier-hit variants are ours and labelled apart.
 COLUMNS: dict[tuple[str, str], str] = {
@@ -76,6 +87,8 @@ def method_samplers(
     samplers: dict[str, Callable[[pd.DataFrame], torch.Tensor]] = {
         "g2pdiffusion": full_samples,
         "no_alignment": no_alignment,
+        "no_cfg": lambda r: baselines.no_cfg_samples(full, r, settings, ka),
+        "no_cfg_no_alignment": lambda r: baselines.no_cfg_samples(full, r, settings, ka, alignment=False),
         "no_environment": lambda r: baselines.no_environment_samples(full, r, settings, ka),
         "unconditional": lambda r: baselines.unconditional_samples(full, r, settings, ka),
         "retrieval": lambda r: baselines.retrieval_samples(train_records, train_images, r, k),
@@ -93,6 +106,9 @@ def ablation_sources(pipelines: dict[str, G2PDiffusionPipeline]) -> dict[str, st
     return {
         "no_alignment": "the full model with alignment guidance switched off (its own samples when the "
                         "preset's alignment strength is already 0)",
+        "no_cfg": "the full model sampled without classifier-free guidance (guidance scale 1), alignment "
+                  "guidance kept",
+        "no_cfg_no_alignment": "the full model sampled without either guidance",
         "no_environment": ("a separately trained model without environment input" if "no_env" in pipelines
                            else "the full model guided without coordinates (condition dropout)"),
         "unconditional": "the full model with the null barcode and no environment (condition dropout)",
@@ -190,3 +206,127 @@ def genus_checks(metrics: pd.DataFrame, split: str) -> dict[str, float]:
         "ratio_retrieval": ratio(full["value"], retrieval["value"]),
         "species_full": float(species["value"]),
     }
+
+
+#: The 2×2's measures: column stem → (metric, level) of :func:`g2p.g2pdiff.evaluators.specimen_scores`.
+GUIDANCE_MEASURES: dict[str, tuple[str, str]] = {
+    "species_hit": ("success_taxon", "species"), "genus_hit": ("success_taxon", "genus"),
+    "clibd_score": ("clibd_score", "specimen"), "success_rate": ("success_score", "specimen"),
+}
+
+
+def guidance_2x2(
+    evaluators: Evaluators, samples: dict[tuple[str, str], torch.Tensor], test_sets: dict[str, pd.DataFrame],
+    truth: dict[str, torch.Tensor], n_boot: int = 1000, seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The paper's guidance ablation as a 2×2 (classifier-free guidance off/on × alignment guidance
+    off/on, :data:`GUIDANCE_CELLS`) on each test split, at top-1 (each method's first sample; the four
+    start from the same noise).
+
+    Returns ``cells``: ``split, cfg, alignment, measure, value, n, ci_low, ci_high`` (95 % bootstrap over
+    specimens), and ``effects``: alignment guidance's effect, on − off, at each classifier-free guidance
+    setting, ``split, cfg, measure, effect, n, ci_low, ci_high, beyond`` (a paired bootstrap over the
+    same specimens; ``beyond``: the interval excludes 0).
+    """
+    def measures(per: pd.DataFrame) -> dict[str, tuple[str, str]]:  # success_rate needs a calibrated τ
+        return {m: ml for m, ml in GUIDANCE_MEASURES.items() if (per["metric"] == ml[0]).any()}
+
+    cell_rows, effect_rows = [], []
+    for split, recs in test_sets.items():
+        values: dict[tuple[str, str], pd.DataFrame] = {}
+        for (cfg, align), method in GUIDANCE_CELLS.items():
+            if (method, split) not in samples:
+                raise ValueError(f"no samples of {method!r} on {split!r}: the 2×2 needs all four cells")
+            per = specimen_scores(evaluators, recs, samples[(method, split)][:, :1], truth[split], ks=(1,))
+            values[(cfg, align)] = per
+            for measure, (metric, level) in measures(per).items():
+                v = per[(per["metric"] == metric) & (per["level"] == level)]["value"].to_numpy(dtype=float)
+                known = v[~np.isnan(v)]
+                low, high = bootstrap_interval(known, n_boot, seed)
+                cell_rows.append((split, cfg, align, measure, float(known.mean()) if len(known) else float("nan"),
+                                  len(known), low, high))
+        for cfg in ("on", "off"):
+            for measure, (metric, level) in measures(values[(cfg, "on")]).items():
+                on, off = (values[(cfg, a)] for a in ("on", "off"))
+                pick = (lambda t: t[(t["metric"] == metric) & (t["level"] == level)]
+                        .sort_values("specimen")["value"].to_numpy(dtype=float))
+                diff = pick(on) - pick(off)
+                diff = diff[~np.isnan(diff)]
+                low, high = bootstrap_interval(diff, n_boot, seed)
+                effect = float(diff.mean()) if len(diff) else float("nan")
+                effect_rows.append((split, cfg, measure, effect, len(diff), low, high,
+                                    bool(len(diff)) and not (low <= 0.0 <= high)))
+    cells = pd.DataFrame(cell_rows, columns=["split", "cfg", "alignment", "measure", "value", "n", "ci_low", "ci_high"])
+    effects = pd.DataFrame(effect_rows, columns=["split", "cfg", "measure", "effect", "n", "ci_low", "ci_high",
+                                                 "beyond"])
+    return cells, effects
+
+
+def guidance_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """The 2×2 for reading: rows (split, classifier-free guidance), columns (measure, alignment guidance),
+    cells ``value [low, high]``."""
+    shown = cells.assign(cell=[f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if pd.notna(v) else "–"
+                               for v, lo, hi in zip(cells["value"], cells["ci_low"], cells["ci_high"])])
+    wide = shown.pivot_table(index=["split", "cfg"], columns=["measure", "alignment"], values="cell",
+                             aggfunc="first", sort=False)
+    wide.index.names = ["split", "classifier-free guidance"]
+    wide.columns.names = ["measure", "alignment guidance"]
+    return wide
+
+
+def alignment_verdict(effects: pd.DataFrame, measure: str = "species_hit") -> str:
+    """One sentence on alignment guidance's effect at ``measure`` with classifier-free guidance on, per
+    split, read from :func:`guidance_2x2`'s effects: beyond its paired 95 % interval (either way) or within
+    it, and whether that reproduces the paper's gain (beyond and positive on every split) or is a negative
+    result."""
+    sel = effects[(effects["cfg"] == "on") & (effects["measure"] == measure)]
+    if sel.empty:
+        raise ValueError(f"no alignment effect on {measure!r} with classifier-free guidance on")
+    label = MEASURE_LABELS.get(measure, measure)
+    parts = []
+    for r in sel.itertuples():
+        where = f"{r.split.removeprefix('test_')} species (n = {r.n})"
+        if r.beyond:
+            parts.append(f"on {where} alignment guidance {'raises' if r.effect > 0 else 'lowers'} {label} beyond "
+                         "its paired interval")
+        else:
+            parts.append(f"on {where} its effect on {label} is within its paired interval")
+    if (sel["beyond"] & (sel["effect"] > 0)).all():
+        summary = "the paper's gain from alignment guidance is reproduced here"
+    else:
+        summary = ("a negative result: alignment guidance does not raise it beyond chance variation on every split, "
+                   "unlike in the paper's ablation")
+    return "; ".join(parts) + f" ({summary})"
+
+
+MEASURE_LABELS = {"species_hit": "species success", "genus_hit": "genus success", "clibd_score": "the CLIBD-like score",
+                  "success_rate": "the paper-style success rate"}
+
+
+def truth_first(metrics: pd.DataFrame, split: str, metric: str = "success_score", level: str = "specimen",
+                k: int = 1) -> dict[str, object]:
+    """Whether the ground-truth renders score at least as high as every generative method at top-``k``
+    (a scorer that ranks a generated sample above the truth cannot judge the generator): ``truth``,
+    ``best`` (the highest-scoring generative method), ``best_value`` and ``truth_first``."""
+    sel = metrics[(metrics["split"] == split) & (metrics["metric"] == metric) & (metrics["level"] == level)
+                  & (metrics["k"] == k)].set_index("method")["value"]
+    if "truth" not in sel.index:
+        raise ValueError(f"no truth row for {metric!r} on {split!r}")
+    generated = sel.reindex([m for m in GENERATIVE if m in sel.index]).dropna()
+    if generated.empty:
+        raise ValueError(f"no generative method scored for {metric!r} on {split!r}")
+    best = str(generated.idxmax())
+    return {"truth": float(sel["truth"]), "best": best, "best_value": float(generated[best]),
+            "truth_first": bool(sel["truth"] >= generated.max())}
+
+
+def fit_evaluators(train_records: pd.DataFrame, train_images: torch.Tensor, reference_records: pd.DataFrame,
+                   simulator, **fit_kwargs) -> Evaluators:
+    """The chapter's evaluators: trained on the training renders plus the renders of the unseen species'
+    reference specimens (:func:`g2p.g2pdiff.datasets.add_unseen_references`; none when there are none).
+    ``fit_kwargs`` go to :meth:`Evaluators.fit`."""
+    records, images = train_records, torch.as_tensor(train_images)
+    if len(reference_records):
+        records = pd.concat([train_records, reference_records], ignore_index=True)
+        images = torch.cat([images, simulator.render(reference_records, images.shape[-1])])
+    return Evaluators.fit(records, images, **fit_kwargs)

@@ -72,6 +72,9 @@ class DiffusionTrainConfig:
     alignment: bool = True
     alignment_hidden: int = 64
     alignment_trains_conditioner: bool = False
+    # pairs whose pooled DNA embeddings have at least this cosine are not each other's InfoNCE negatives
+    # (None: every other specimen in the batch is a negative)
+    alignment_negative_cos: float | None = None
     temperature: float = 0.07
     # optimisation
     steps: int = 1000
@@ -149,6 +152,7 @@ class DiffusionTrainConfig:
         ranges.integer("env_augment", self.env_augment, minimum=0, maximum=100)
         ranges.number("env_augment_max_lat", self.env_augment_max_lat, above=0.0, maximum=90.0)
         ranges.number("temperature", self.temperature, above=0.0)
+        ranges.number("alignment_negative_cos", self.alignment_negative_cos, minimum=-1.0, maximum=1.0, optional=True)
         ranges.integer("steps", self.steps, minimum=1, maximum=100_000_000)
         ranges.integer("batch_size", self.batch_size, minimum=1, maximum=1_000_000)
         ranges.number("lr", self.lr, above=0.0, maximum=10.0)

@@ -6,6 +6,8 @@ taxonomy and their collection coordinates.  What is simulated: every pixel (see
 
 * :func:`load_barcode_records` reads the BOLD file and keeps a seeded subset of species and specimens.
 * :func:`make_splits` assigns ``train``/``val``/``test_seen``/``test_unseen``.
+* :func:`add_unseen_references` gives each unseen species reference specimens (split ``reference``)
+  that only the evaluators learn from.
 * :class:`SpecimenDataset` pairs each record with its simulated render (cached).
 """
 
@@ -24,7 +26,10 @@ from g2p.data import bold
 if TYPE_CHECKING:
     from g2p.g2pdiff.simulator import PhenotypeSimulator
 
-SPLITS: tuple[str, ...] = ("train", "val", "test_seen", "test_unseen")
+SPLITS: tuple[str, ...] = ("train", "val", "test_seen", "test_unseen", "reference")
+#: The split of the unseen species' reference specimens (:func:`add_unseen_references`): the evaluators
+#: learn those species from them; the generator never sees them.
+REFERENCE = "reference"
 
 
 def _choose_species(records: pd.DataFrame, max_species: int, seed: int) -> pd.Index:
@@ -125,6 +130,41 @@ def make_splits(
         split[pos[n_test:n_test + n_val]] = "val"
     out["split"] = split
     return out
+
+
+def add_unseen_references(records: pd.DataFrame, pool: pd.DataFrame, per_species: int, *,
+                          seed: int = 0) -> pd.DataFrame:
+    """``records`` (with ``split``) plus, for each unseen species, ``per_species`` reference specimens in
+    split ``reference`` (a copy; inputs untouched).
+
+    The evaluators learn the unseen species from these; the generator never sees them (it trains on
+    ``train`` only), and neither does the test. They come first from ``pool`` (the same species'
+    specimens that ``load_barcode_records``'s ``per_species`` cap left out, appended as new rows), then,
+    for a species with too few of those, from its own ``test_unseen`` specimens, at most half of them,
+    which then leave the test split. Seeded; ``per_species = 0`` returns ``records`` unchanged.
+    """
+    if per_species < 0:
+        raise ValueError(f"per_species must be >= 0, got {per_species}")
+    if "split" not in records.columns:
+        raise ValueError("records have no split column: call make_splits first")
+    out = records.copy()
+    if per_species == 0:
+        return out
+    rng = np.random.default_rng(seed)
+    unseen = sorted(out.loc[out["split"] == "test_unseen", "species"].unique())
+    spare = pool[pool["species"].isin(unseen) & ~pool["processid"].isin(out["processid"])]
+    added = []
+    for species in unseen:
+        extra = spare[spare["species"] == species]
+        take = extra.iloc[rng.permutation(len(extra))[:per_species]]
+        added.append(take.assign(split=REFERENCE))
+        short = per_species - len(take)
+        if short > 0:
+            tests = out.index[(out["species"] == species) & (out["split"] == "test_unseen")].to_numpy()
+            moved = rng.permutation(tests)[:min(short, len(tests) // 2)]
+            out.loc[moved, "split"] = REFERENCE
+    out = pd.concat([out, *added], ignore_index=True)
+    return out.sort_values(["species", "processid"]).reset_index(drop=True)
 
 
 def split_summary(records: pd.DataFrame) -> pd.DataFrame:

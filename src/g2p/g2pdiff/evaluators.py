@@ -1,7 +1,12 @@
 """Independent evaluators for generated specimen images (CLIBD-like score, success rates, PES).
 
-They are trained only on the *training split*'s simulator renders and never see the generator or its
-gene–image alignment model, so a generator cannot score well by fooling its own guidance model.
+They are trained only on simulator renders of the *training split* and of the unseen species'
+*reference* specimens (:func:`g2p.g2pdiff.datasets.add_unseen_references`: specimens of the unseen
+species that neither the generator nor the test ever sees), and never see the generator or its
+gene–image alignment model, so a generator cannot score well by fooling its own guidance model. Without
+the references a scorer has never seen an unseen species and rewards a sample for looking like the
+nearest *seen* one, which is what a generator that never saw the species produces: it would rank the
+generator above the truth.
 
 * **DNA–image contrastive scorer** (CLIBD-like): a small CNN image encoder and an MLP over the
   barcode's k-mer frequency profile, trained with symmetric InfoNCE; ``score`` is the cosine
@@ -14,8 +19,8 @@ gene–image alignment model, so a generator cannot score well by fooling its ow
 * **Success rate, classifier hit** (``success_taxon``, ours): a small CNN with a genus head and a
   species head; top-k at a level is the fraction of specimens for which at least one of the first k
   samples is classified to the true taxon.  Only specimens whose true taxon the classifier knows
-  count (``n``), so species-level success on unseen species is NaN by construction — use the genus
-  level there.
+  count (``n``): species-level success on unseen species needs their reference specimens (NaN
+  without them).
 * **PES** (phenotype embedding similarity): cosine similarity, in the classifier's penultimate
   layer, between a sample and the simulator's ground-truth render; level ``specimen`` compares with
   the render of the same specimen, ``species``/``genus`` with the mean embedding of all ground-truth
@@ -185,8 +190,8 @@ class Evaluators:
         num_threads: int | None = None,
         **config: object,
     ) -> Evaluators:
-        """Train both models on training-split records and their renders (``[N, 3, H, W]``, uint8 or
-        float in [0, 1]) on ``device`` (default: CUDA when present, else CPU).  Extra keyword
+        """Train both models on training-split records (and reference specimens, split ``reference``)
+        and their renders (``[N, 3, H, W]``, uint8 or float in [0, 1]) on ``device`` (default: CUDA when present, else CPU).  Extra keyword
         arguments override :class:`EvaluatorConfig` fields.  Cost: about 3–5 ms per image and epoch
         on one busy CPU core at the default 32 px (24k renders × 4 epochs ≈ 8 minutes).
 
@@ -206,9 +211,9 @@ class Evaluators:
     def _fit(cls, train_records, train_images, *, epochs, seed, device, progress, config) -> Evaluators:
         if len(train_records) != len(train_images):
             raise ValueError(f"{len(train_records)} records but {len(train_images)} images")
-        if "split" in train_records.columns and set(train_records["split"]) - {"train"}:
-            raise ValueError("evaluators must be trained on the train split only; got splits "
-                             f"{sorted(set(train_records['split']))}")
+        if "split" in train_records.columns and set(train_records["split"]) - {"train", "reference"}:
+            raise ValueError("evaluators must be trained on the train split (and the unseen species' reference "
+                             f"specimens) only; got splits {sorted(set(train_records['split']))}")
         cfg = EvaluatorConfig(epochs=epochs, seed=seed, **config)  # type: ignore[arg-type]
         cfg.genera = sorted(train_records["genus"].unique())
         cfg.species = sorted(train_records["species"].unique())

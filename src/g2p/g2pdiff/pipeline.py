@@ -302,21 +302,28 @@ def generate_samples(
     num_images: int | None = None, progress: bool = False,
 ) -> torch.Tensor:
     """``[N, k, 3, H, W]`` samples for each record's barcode (and coordinates unless
-    ``use_environment`` is false), seeded per batch."""
+    ``use_environment`` is false), seeded per batch.
+
+    Sample j of a record starts from the same noise whatever k and the guidance are (one draw per
+    sample slot, in slot order), so methods sampled with the same settings' seed are paired: their
+    first samples differ only by what the method changes."""
     gs = settings.guidance_scale if guidance_scale is None else guidance_scale
     al = settings.alignment_scale if alignment_scale is None else alignment_scale
     k = settings.num_images if num_images is None else num_images
     out = []
     starts = range(0, len(records), settings.batch_size)
+    size, channels = int(pipe.unet.config.sample_size), int(pipe.unet.config.in_channels)
     for start in tqdm(starts, disable=not progress, desc="sampling"):
         batch = records.iloc[start : start + settings.batch_size]
         lat = batch["lat"].tolist() if use_environment else None
         lon = batch["lon"].tolist() if use_environment else None
+        generator = torch.Generator(pipe.unet.device).manual_seed(settings.seed + start)
+        noise = torch.stack([randn_tensor((len(batch), channels, size, size), generator=generator,
+                                          device=pipe.unet.device, dtype=pipe.unet.dtype) for _ in range(k)], dim=1)
         images = pipe(
             batch["barcode"].tolist(), lat, lon, num_images_per_barcode=k, guidance_scale=gs, alignment_scale=al,
             environment_guidance_scale=settings.environment_guidance_scale if use_environment else None,
-            num_inference_steps=settings.num_inference_steps,
-            generator=torch.Generator(pipe.unet.device).manual_seed(settings.seed + start),
+            num_inference_steps=settings.num_inference_steps, latents=noise.flatten(0, 1),
         ).images
         out.append(images.reshape(len(batch), k, *images.shape[1:]))
     return torch.cat(out)

@@ -289,7 +289,8 @@ def _train(records: pd.DataFrame, config: DiffusionTrainConfig, output_dir: Path
                 # rows whose barcode was dropped carry the null token, not a DNA embedding
                 keep = ~drop_dna.to(device)
                 dna = cond.pooled if config.alignment_trains_conditioner else cond.pooled.detach()
-                align_loss = accelerator.unwrap_model(alignment).loss(xt[keep], t[keep], dna[keep], detach=False) \
+                align_loss = accelerator.unwrap_model(alignment).loss(xt[keep], t[keep], dna[keep], detach=False,
+                                                                         negative_cos=config.alignment_negative_cos) \
                     if int(keep.sum()) >= 2 else torch.zeros((), device=device)
             else:
                 align_loss = torch.zeros((), device=device)
