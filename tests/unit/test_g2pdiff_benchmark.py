@@ -63,10 +63,14 @@ def test_genus_checks():
         genus_checks(_metrics(), "test_unseen")
 
 
-def _effects(seen: tuple[float, float, float], unseen: tuple[float, float, float]) -> pd.DataFrame:
-    rows = [(split, "on", "species_hit", e, 110, lo, hi, not lo <= 0 <= hi)
-            for split, (e, lo, hi) in (("test_seen", seen), ("test_unseen", unseen))]
-    rows.append(("test_seen", "off", "species_hit", 0.5, 110, 0.4, 0.6, True))  # not read: CFG off
+def _effects(seen: tuple[float, float, float], unseen: tuple[float, float, float],
+             off: tuple[float, float, float] | None = None) -> pd.DataFrame:
+    """CFG-on effects as given; CFG off the same as on unless ``off`` (both splits) is given."""
+    rows = []
+    for cfg in ("on", "off"):
+        for split, cell in (("test_seen", seen), ("test_unseen", unseen)):
+            e, lo, hi = off if (cfg == "off" and off is not None) else cell
+            rows.append((split, cfg, "species_hit", e, 110, lo, hi, not lo <= 0 <= hi))
     return pd.DataFrame(rows, columns=["split", "cfg", "measure", "effect", "n", "ci_low", "ci_high", "beyond"])
 
 
@@ -74,7 +78,10 @@ def test_alignment_verdict_says_either_way():
     from g2p.g2pdiff.benchmark import alignment_verdict
 
     both = alignment_verdict(_effects((0.1, 0.02, 0.2), (0.05, 0.01, 0.1)))
-    assert "reproduced" in both and "negative" not in both and both.count("raises species success beyond") == 2
+    assert "reproduced here" in both and "negative" not in both and both.count("raises species success beyond") == 4
+    only_off = alignment_verdict(_effects((0.02, -0.03, 0.07), (0.0, -0.02, 0.02), off=(0.05, 0.01, 0.1)))
+    assert "reproduced without classifier-free guidance only" in only_off and "negative" not in only_off
+    assert only_off.index("with classifier-free guidance") < only_off.index("with plain conditional sampling")
     within = alignment_verdict(_effects((0.02, -0.03, 0.07), (0.1, 0.02, 0.15)))
     assert "negative result" in within and "seen species (n = 110) its effect on species success is within" in within
     lower = alignment_verdict(_effects((-0.1, -0.2, -0.02), (0.0, -0.05, 0.05)))

@@ -42,6 +42,7 @@ def test_each_part_is_its_difference_to_the_complete_model_and_the_rest_is_left(
     assert left["ΔFmax vs complete"] == "+0.70" and left["ΔAUC vs complete"] == "+2.70"
     text = gap.gap_markdown(summarise(_results()), ["mpo"])
     assert "left unexplained +0.70 Fmax / +2.70 AUC" in text and "seed sd 0.20 / 0.20" in text
+    assert "has no row here" not in text  # the run trained a pretraining part
 
 
 def test_parts_the_run_did_not_train_are_left_out():
@@ -49,6 +50,7 @@ def test_parts_the_run_did_not_train_are_left_out():
     assert list(table.index) == ["GenePheno (complete)", "GO MLP (DeepPheno-like)",
                                  "left unexplained: GO MLP − best GenePheno above"]
     assert table.iloc[-1]["ΔFmax vs complete"] == "+1.00"
+    assert "GO pretraining has no row here" in gap.gap_markdown(summarise(_results(with_parts=False)), ["mpo"])
 
 
 def test_a_dataset_without_the_go_mlp_is_a_clear_error():

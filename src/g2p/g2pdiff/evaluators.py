@@ -135,6 +135,9 @@ class EvaluatorConfig:
     lr: float = 2e-3
     epochs: int = 5
     seed: int = 0
+    # weigh each species' cross-entropy by its inverse frequency, so that species with few specimens (the
+    # unseen species' references) are learned at all rather than crowded out by the many-specimen ones
+    balanced_species: bool = True
     score_threshold: float | None = None  # τ of the paper-style success rate (see calibrate)
     false_positive_rate: float | None = None
     genera: list[str] = field(default_factory=list)
@@ -225,6 +228,10 @@ class Evaluators:
         images = train_images if isinstance(train_images, torch.Tensor) else torch.from_numpy(np.array(train_images))
         genus_y = _label_tensor(train_records["genus"], {g: i for i, g in enumerate(cfg.genera)})
         species_y = _label_tensor(train_records["species"], {s: i for i, s in enumerate(cfg.species)})
+        species_weight = None
+        if cfg.balanced_species:
+            counts = torch.bincount(species_y, minlength=len(cfg.species)).double()
+            species_weight = (counts.sum() / (len(cfg.species) * counts.clamp(min=1))).float().to(device)
         profiles = torch.from_numpy(kmer_profile(train_records["barcode"].tolist(), cfg.kmer_k))
         params = list(classifier.parameters()) + list(scorer.parameters())
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
@@ -243,7 +250,7 @@ class Evaluators:
                 x = _augment(_prepare(images[idx], cfg.image_size), generator).to(device)
                 genus_logits, species_logits = classifier(x)
                 loss_cls = F.cross_entropy(genus_logits, genus_y[idx].to(device)) + F.cross_entropy(
-                    species_logits, species_y[idx].to(device))
+                    species_logits, species_y[idx].to(device), weight=species_weight)
                 # InfoNCE; specimens of one species share near-identical barcodes and looks, so
                 # same-species pairs are masked out of the negatives.
                 img = scorer.embed_images(x)
