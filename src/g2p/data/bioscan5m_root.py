@@ -21,7 +21,7 @@ METADATA = Path("bioscan5m/metadata/csv/BIOSCAN_5M_Insect_Dataset_metadata.csv")
 IMAGES = Path("bioscan5m/images/cropped_256")
 AUTO = "auto"
 _HOW_TO_GET = ("download it with bioscan-dataset: python -c \"from bioscan_dataset import BIOSCAN5M; "
-               "BIOSCAN5M('{root}', split='all', download=True)\" (metadata and cropped_256 photos, tens of GB), "
+               "BIOSCAN5M('{root}', split='train+val+test+key_unseen+test_unseen', download=True)\", "
                f"then set diffusion.bioscan5m_root or ${ENV_VAR} to that folder")
 _announced: set[str] = set()
 
