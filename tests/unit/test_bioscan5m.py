@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 
 from g2p.config import resolve
 from g2p.data import bioscan5m_root, sources
-from g2p.data.bioscan5m import SPLIT_MAP, Bioscan5M
+from g2p.data.bioscan5m import SPLIT_MAP, Bioscan5M, open_dataset
 from g2p.data.bold import RECORD_COLUMNS
 from g2p.errors import InputError
 from g2p.g2pdiff import benchmark, datasets
@@ -90,6 +90,9 @@ def fixture_root(tmp_path_factory):
 def unchecked(monkeypatch):
     """bioscan-dataset without its md5 check of the official files."""
     monkeypatch.setattr(bioscan_dataset.BIOSCAN5M, "_check_integrity", lambda self, verbose=1: True)
+    open_dataset.cache_clear()
+    yield
+    open_dataset.cache_clear()
 
 
 def test_records_and_photos_through_the_package(fixture_root, unchecked):
@@ -138,6 +141,7 @@ def test_missing_or_invalid_root_is_one_line(tmp_path, fixture_root, monkeypatch
         resolve("smoke").diffusion(data="bioscan5m")  # forced, no root anywhere
     # the fixture is not the official download: the package's md5 check refuses it, in one line
     root, _ = fixture_root
+    open_dataset.cache_clear()
     with pytest.raises(InputError) as info:
         Bioscan5M(root).records()
     assert "\n" not in str(info.value) and "cannot load" in str(info.value)
@@ -194,5 +198,6 @@ def test_train_generate_and_evaluate_on_real_photos(fixture_root, unchecked, tmp
                                           epochs=1, seed=0)
     assert evaluators.classify(photos.render(test, 32))[1].shape[0] == len(test)
     assert time.perf_counter() - tic < 60
+    assert open_dataset.cache_info().misses == 1  # the package read the metadata once for all of it
     # pixel traits measured on the photos, as on the simulator's renders
     assert np.isfinite(photos.measure(photos.render(test, 32))["area_fraction"]).all()

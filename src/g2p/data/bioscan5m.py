@@ -23,7 +23,7 @@ import contextlib
 import io
 import os
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -52,26 +52,34 @@ def _rgb(image):  # noqa: ANN001, ANN202 - a PIL image in, an RGB PIL image out
     return image.convert("RGB")
 
 
+@lru_cache(maxsize=2)
+def open_dataset(root: str):  # noqa: ANN201 - a bioscan_dataset.BIOSCAN5M
+    """``bioscan_dataset.BIOSCAN5M`` at ``root`` over :data:`PARTITIONS` (images only; the metadata is its
+    ``metadata`` table); what the package finds missing or corrupt is one InputError."""
+    from bioscan_dataset import BIOSCAN5M
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):  # it prints what is missing; the error says it once
+            return BIOSCAN5M(root, split=PARTITIONS, modality=("image",), image_package=IMAGE_PACKAGE,
+                             target_type=[], output_format="dict")
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
+        first = next((line for line in said.getvalue().splitlines() if line.strip()), str(exc))
+        raise InputError(f"bioscan-dataset cannot load it: {first}", path=Path(root) / METADATA,
+                         hint=how_to_get(root)) from exc
+
+
 class Bioscan5M:
     """One BIOSCAN-5M download: its records (:meth:`records`) and photos (:meth:`render`, :meth:`batches`)."""
 
     def __init__(self, root: str | os.PathLike | None) -> None:
         self.root = check_root(root_from(root))
 
-    @cached_property
+    @property
     def dataset(self):  # noqa: ANN201 - a bioscan_dataset.BIOSCAN5M
-        """The package's dataset over the used partitions (its integrity check runs once, here)."""
-        from bioscan_dataset import BIOSCAN5M
-
-        said = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(said):  # it prints what is missing; the error says it once
-                return BIOSCAN5M(str(self.root), split=PARTITIONS, modality=("image",), image_package=IMAGE_PACKAGE,
-                                 target_type=[], output_format="dict")
-        except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
-            first = next((line for line in said.getvalue().splitlines() if line.strip()), str(exc))
-            raise InputError(f"bioscan-dataset cannot load it: {first}", path=self.root / METADATA,
-                             hint=how_to_get(self.root)) from exc
+        """The package's dataset over the used partitions, opened once per root and process (reading
+        the 5-million-row CSV and checking its md5 takes a while)."""
+        return open_dataset(str(self.root))
 
     def records(self) -> pd.DataFrame:
         """Species-labelled records of the used partitions: :data:`RECORD_COLUMNS` plus ``split`` (ours),
