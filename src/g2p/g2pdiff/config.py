@@ -117,14 +117,16 @@ class DiffusionTrainConfig:
     def fingerprint(self) -> str:
         """Hash of the fields that change the trained model (not threads, checkpoint cadence or where the
         dataset lies; ``data`` only when it is not the simulator, so older runs keep their hash)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in ("cpu_threads", "checkpoint_every", "bioscan5m_root")}
+        skip = ("cpu_threads", "checkpoint_every", "bioscan5m_root")
+        d = {k: v for k, v in self.to_dict().items() if k not in skip}
         if d["data"] == "simulator":
             del d["data"]
         return key_of(d)
 
     def __post_init__(self) -> None:
         """Every field range-checked (:class:`g2p.ranges.RangeError` names the field)."""
-        for name, allowed in (("data", DATA_SOURCES), ("cross_attention", CROSS_ATTENTION), ("sampler", SAMPLERS),
+        for name, allowed in (("data", DATA_SOURCES), ("cross_attention", CROSS_ATTENTION),
+                              ("sampler", SAMPLERS),
                               ("prediction_type", PREDICTION_TYPES), ("beta_schedule", BETA_SCHEDULES),
                               ("resnet_time_scale_shift", TIME_SCALE_SHIFTS),
                               ("mixed_precision", MIXED_PRECISIONS)):

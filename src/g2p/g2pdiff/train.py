@@ -1,8 +1,9 @@
 """Training G2PDiffusion: one conditional latent diffusion model with Accelerate.
 
 ``train(records, config, output_dir)`` renders the training specimens with the phenotype simulator
-(or reads their BIOSCAN-5M photos, ``data: bioscan5m``; or takes given images) and encodes them once with the frozen TAESD autoencoder (the training set,
-its environment augmentation and the latent cache: :mod:`g2p.g2pdiff.training_data`), standardises
+(or reads their BIOSCAN-5M photos, ``data: bioscan5m``; or takes given images) and encodes them once
+with the frozen TAESD autoencoder (the training set, its environment augmentation and the latent
+cache: :mod:`g2p.g2pdiff.training_data`), standardises
 the latents with their training statistics (:mod:`g2p.g2pdiff.latents`), and trains the DNA
 conditioner, the UNet and the noise-aware alignment encoder together:
 

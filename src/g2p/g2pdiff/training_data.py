@@ -10,8 +10,8 @@ keep their real coordinates.
 With ``data: bioscan5m`` the training set is the real photos themselves (:mod:`g2p.data.bioscan5m`),
 with no augmentation: a photo cannot be retaken at another latitude.
 
-Each table's renders (or photos) are encoded once by the frozen TAESD autoencoder; the latents are stored under a
-key of what they were built from (:func:`g2p.artifacts.key_of`: the records' fingerprint, image size,
+Each table's renders (or photos) are encoded once by the frozen TAESD autoencoder; the latents are
+stored under a key of what they were built from (:func:`g2p.artifacts.key_of`: the records' fingerprint, image size,
 simulator seed), so a rerun on the same data reuses them.
 """
 
