@@ -9,7 +9,8 @@ SHELL := /bin/bash
 
 PRESET ?= quick
 PYTHON ?= python3
-# e.g. https://download.pytorch.org/whl/cpu (CPU-only wheel) or .../whl/cu128 (GPU) for torch 2.13.0
+# e.g. https://download.pytorch.org/whl/cpu (CPU-only wheels) or .../whl/cu128 (GPU) for torch 2.13.0 and
+# its torchvision (bioscan-dataset needs it; PyPI's Linux torchvision is built for the CUDA torch)
 TORCH_INDEX_URL ?=
 PYTEST_ARGS ?=
 APT_FILE ?= apt.txt
@@ -33,7 +34,7 @@ $(PY):
 # Reinstall whenever the pins change.
 $(INSTALLED): pyproject.toml | $(PY)
 ifneq ($(strip $(TORCH_INDEX_URL)),)
-	$(PY) -m pip install "torch==2.13.0" --index-url "$(TORCH_INDEX_URL)"
+	$(PY) -m pip install "torch==2.13.0" "torchvision==0.28.0" --index-url "$(TORCH_INDEX_URL)"
 endif
 	$(PY) -m pip install -e ".[dev]"
 	touch $@

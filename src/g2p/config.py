@@ -75,11 +75,20 @@ class Preset:
         overrides keep the preset's value."""
         return self._build("genepheno", self.block("genepheno"), overrides)
 
-    def diffusion(self, **overrides: Any) -> DiffusionTrainConfig:
-        """``DiffusionTrainConfig`` from the ``diffusion`` block (``common.seed`` when the block has none)."""
+    def diffusion(self, *, announce: bool = True, **overrides: Any) -> DiffusionTrainConfig:
+        """``DiffusionTrainConfig`` from the ``diffusion`` block (``common.seed`` when the block has none).
+
+        ``data: auto`` becomes ``bioscan5m`` when the BIOSCAN-5M root (``bioscan5m_root`` or
+        ``$G2P_BIOSCAN5M_ROOT``) is complete and ``simulator`` otherwise (one line on stderr when
+        ``announce``); ``data: bioscan5m`` without it is an InputError (:func:`g2p.data.bioscan5m_root.choose`)."""
+        from g2p.data import bioscan5m_root
+
         values = dict(self.blocks.get("diffusion") or {})
         if "seed" in self.common:
             values.setdefault("seed", self.common["seed"])
+        data = overrides.pop("data", None) or values.get("data", "simulator")
+        root = overrides.pop("bioscan5m_root", None) or values.get("bioscan5m_root")
+        values["data"], values["bioscan5m_root"] = bioscan5m_root.choose(data, root, announce=announce)
         return self._build("diffusion", values, overrides)
 
     def baselines(self, budget: TrainConfig | None = None, **overrides: Any) -> BaselineConfig:
@@ -122,5 +131,5 @@ def resolve(preset: str | Preset) -> Preset:
     # every configuration block is range-checked where it is read, before any notebook or command uses it
     resolved.genepheno()
     resolved.baselines()
-    resolved.diffusion()
+    resolved.diffusion(announce=False)
     return resolved

@@ -625,6 +625,10 @@ CASES: list[Case] = [
     Case("run-params-wrong-type", "run", "params: 01_data_curation.min_genes: eleven",
          lambda e: [e.params(_sub(r"min_genes: \d+", "min_genes: eleven")), "run", "--preset", "smoke"][1:],
          ("{params}", "'01_data_curation.min_genes'", "expected an integer")),
+    Case("run-params-bioscan5m-root-missing", "run", "params diffusion: 'data: bioscan5m' at a root that does not exist",
+         lambda e: [e.params(lambda t: t.replace("\ndiffusion:\n", "\ndiffusion:\n  data: bioscan5m\n"
+                                                 "  bioscan5m_root: /nonexistent/bioscan\n")), "run", "--preset", "smoke"][1:],
+         ("/nonexistent/bioscan", "BIOSCAN-5M", "download=True")),
     Case("run-params-common-unknown", "run", "params: common.sead (misspelt)",
          lambda e: [e.params(_sub(r"\ncommon:\n", "\ncommon:\n  sead: 1\n")),
                     "run", "--preset", "smoke"][1:], ("{params}", "'common.sead'", "did you mean 'seed'")),

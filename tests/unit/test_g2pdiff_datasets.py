@@ -1,19 +1,16 @@
-"""Barcode records from the real BOLD file (g2p.data.bold), seen/unseen splits, SpecimenDataset, BIOSCAN-5M loader."""
+"""Barcode records from the real BOLD file (g2p.data.bold), seen/unseen splits, SpecimenDataset (BIOSCAN-5M: test_bioscan5m.py)."""
 
 from __future__ import annotations
 
 import gzip
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from PIL import Image
 
-from g2p.data import sources
 from g2p.data.errors import DataFormatError
-from g2p.data.bold import RECORD_COLUMNS, clean_barcode, load_bioscan5m, read_bold_tsv
+from g2p.data.bold import RECORD_COLUMNS, clean_barcode, read_bold_tsv
 from g2p.g2pdiff.datasets import SpecimenDataset, load_barcode_records, make_splits, split_summary
 from g2p.g2pdiff.simulator import PhenotypeSimulator
 
@@ -160,75 +157,3 @@ def test_missing_column_and_truncated_file(tmp_path):
     (tmp_path / "trunc.tsv.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(DataFormatError):
         read_bold_tsv(tmp_path / "trunc.tsv.gz")
-
-
-# --- BIOSCAN-5M ------------------------------------------------------------------------------------
-
-@pytest.fixture()
-def bioscan_fixture(tmp_path):
-    """The 25 real BIOSCAN-5M sample records as an official-style CSV plus stand-in JPEGs."""
-    records = json.loads(sources.resolve("bioscan5m_samples").read_text())
-    table = pd.DataFrame(records)
-    latlon = table["latlon"].str.split(",", expand=True).astype(float)
-    table["coord-lat"], table["coord-lon"] = latlon[0], latlon[1]
-    csv = tmp_path / "BIOSCAN_5M_Insect_Dataset_metadata.csv"
-    table.drop(columns=["latlon"]).to_csv(csv, index=False)
-    root = tmp_path / "bioscan5m" / "images" / "cropped_256"
-    for rec in records:
-        folder = root / rec["split"] / rec["chunk"] if rec.get("chunk") else root / rec["split"]
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (16, 12), (200, 190, 180)).save(folder / f"{rec['processid']}.jpg")
-    return records, csv, root
-
-
-def test_bioscan5m_csv_and_images(bioscan_fixture):
-    records, csv, root = bioscan_fixture
-    df = load_bioscan5m(csv, root)
-    assert len(df) == 25
-    assert set(RECORD_COLUMNS) <= set(df.columns)
-    assert df["official_split"].value_counts().to_dict() == {"pretrain": 21, "train": 3, "test": 1}
-    assert df["split"].value_counts().to_dict() == {"train": 24, "test_seen": 1}
-    assert df["order"].value_counts().to_dict() == {o: 5 for o in
-                                                    ["Diptera", "Hymenoptera", "Lepidoptera", "Coleoptera", "Hemiptera"]}
-    assert df["species"].notna().sum() == 4 and df["genus"].notna().sum() == 11
-    assert df["has_coords"].all()
-    first = df.set_index("processid").loc["GMMVA27218-22"]
-    assert first["lat"] == pytest.approx(20.032) and first["lon"] == pytest.approx(-97.106)
-    assert first["image_path"].endswith("pretrain/a9/GMMVA27218-22.jpg")
-    test_row = df.set_index("processid").loc["CRATC20925-23"]
-    assert test_row["image_path"].endswith("cropped_256/test/CRATC20925-23.jpg")
-    assert all(Image.open(p).size == (16, 12) for p in df["image_path"])
-    by_id = {r["processid"]: r["dna_barcode"] for r in records}
-    assert (df["barcode"] == df["processid"].map(by_id).str.upper()).all()
-
-
-def test_bioscan5m_json_records_without_images():
-    df = load_bioscan5m(sources.resolve("bioscan5m_samples"))
-    assert len(df) == 25 and df["image_path"].str.endswith(".jpg").all()
-    assert df.loc[df["processid"] == "LPKIL3701-22", "lat"].iloc[0] == pytest.approx(68.982)
-
-
-def test_bioscan5m_bad_inputs(bioscan_fixture, tmp_path):
-    _, csv, root = bioscan_fixture
-    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    (root / "pretrain" / "a9" / "GMMVA27218-22.jpg").unlink()
-    with pytest.raises(DataFormatError, match="GMMVA27218-22"):
-        load_bioscan5m(csv, root)
-    bad_split = table.copy()
-    bad_split.loc[3, "split"] = "holdout"
-    bad_split.to_csv(tmp_path / "split.csv", index=False)
-    with pytest.raises(DataFormatError) as info:
-        load_bioscan5m(tmp_path / "split.csv")
-    assert info.value.line == 5 and info.value.field == "split"
-    bad_lat = table.copy()
-    bad_lat.loc[0, "coord-lat"] = "95"
-    bad_lat.to_csv(tmp_path / "lat.csv", index=False)
-    with pytest.raises(DataFormatError, match="lat"):
-        load_bioscan5m(tmp_path / "lat.csv")
-    table.drop(columns=["dna_barcode"]).to_csv(tmp_path / "nodna.csv", index=False)
-    with pytest.raises(DataFormatError, match="dna_barcode"):
-        load_bioscan5m(tmp_path / "nodna.csv")
-    (tmp_path / "broken.json").write_text("[{")
-    with pytest.raises(DataFormatError, match="JSON"):
-        load_bioscan5m(tmp_path / "broken.json")
-    assert load_bioscan5m(sources.resolve("bioscan5m_samples"))["species"].isna().sum() == 21

@@ -1,21 +1,19 @@
-"""Readers of raw barcode-record files (BOLD public export, BIOSCAN-5M metadata) into one record table.
+"""The reader of BOLD's raw barcode-record export, and the record table it shares with BIOSCAN-5M.
 
-Both give :data:`RECORD_COLUMNS`: ``processid, order, family, genus, species, lat, lon`` (float, NaN
+It gives :data:`RECORD_COLUMNS`: ``processid, order, family, genus, species, lat, lon`` (float, NaN
 where missing), ``has_coords`` and ``barcode`` (uppercase, gaps removed, IUPAC ambiguity → ``N``).
 A malformed file raises :class:`~g2p.data.errors.DataFormatError` naming the line and field.
 
 * :func:`read_bold_tsv` reads and validates a BOLD export (the mirror's ``bold_coi``: real COI-5P
   insect barcodes with taxonomy and collection coordinates) and cleans the barcodes.
-* :func:`load_bioscan5m` maps official BIOSCAN-5M metadata (and its image layout) to the same columns,
-  for users who download that dataset themselves.
+* :mod:`g2p.data.bioscan5m` maps the official BIOSCAN-5M metadata, read by its authors' package
+  ``bioscan-dataset``, to the same columns (with :func:`clean_barcode`).
 
 Choosing species and splitting the records for G2PDiffusion is :mod:`g2p.g2pdiff.datasets`' job.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from pathlib import Path
 
@@ -129,123 +127,3 @@ def read_bold_tsv(path: Path) -> pd.DataFrame:
     records["has_coords"] = has_coords.astype(bool)
     records["barcode"] = barcodes
     return records.loc[:, list(RECORD_COLUMNS)].reset_index(drop=True)
-
-
-# -- BIOSCAN-5M --------------------------------------------------------------------------------------
-#: Official BIOSCAN-5M partition → our split.  ``pretrain`` records (no species label) still pair a
-#: barcode with an image, so they can train a generator; ``key_unseen`` holds the reference specimens
-#: of the unseen species and ``other_heldout`` species outside both sets, so neither may enter training
-#: without leaking the unseen species: they map to ``other``.
-BIOSCAN5M_SPLIT_MAP: dict[str, str] = {
-    "pretrain": "train",
-    "train": "train",
-    "val": "val",
-    "test": "test_seen",
-    "val_unseen": "val",
-    "test_unseen": "test_unseen",
-    "key_unseen": "other",
-    "other_heldout": "other",
-}
-
-
-def _bioscan5m_table(path: Path) -> pd.DataFrame:
-    name = path.name.lower()
-    if name.endswith((".json", ".json.gz")):
-        try:
-            data = path.read_bytes()
-            payload = json.loads(gzip.decompress(data) if name.endswith(".gz") else data)
-        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
-            raise DataFormatError(path, f"not valid JSON: {exc}") from exc
-        if isinstance(payload, dict):  # e.g. {"records": [...]}
-            lists = [v for v in payload.values() if isinstance(v, list)]
-            payload = lists[0] if len(lists) == 1 else None
-        if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
-            raise DataFormatError(path, "expected a JSON array of record objects")
-        return pd.DataFrame(payload)
-    sep = "\t" if ".tsv" in path.name.lower() else ","
-    try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise DataFormatError(path, f"cannot be read as CSV: {exc}") from exc
-
-
-def _blank_to_nan(values: pd.Series) -> pd.Series:
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    return text.where(~text.isin(["", "nan", "NaN", "None", "not_classified"]))
-
-
-def load_bioscan5m(metadata_path: Path, image_root: Path | None = None) -> pd.DataFrame:
-    """BIOSCAN-5M metadata (official CSV, or the JSON records of the BIOSCAN browser) → our columns.
-
-    Returns :data:`RECORD_COLUMNS` plus ``official_split``, ``split`` (via :data:`BIOSCAN5M_SPLIT_MAP`),
-    ``chunk`` and ``image_path``.  Coordinates come from ``coord-lat``/``coord-lon`` (official CSV) or
-    ``latlon`` (``"lat,lon"``).  Taxonomy ranks that BIOSCAN leaves unassigned are NaN.
-
-    Image layout (the one the ``bioscan-dataset`` package, v1.3, documents for its ``cropped_256`` and
-    ``original_full`` packages): ``<image_root>/<split>/<chunk>/<processid>.jpg``, where ``chunk`` is
-    the metadata's ``chunk`` field and is left out when empty (e.g. ``test/<processid>.jpg``).  Pass
-    ``image_root = <root>/bioscan5m/images/cropped_256``.  Without ``image_root``, ``image_path`` is
-    the relative path; with it, an absolute path, and missing image files raise ``DataFormatError``.
-    """
-    path = Path(metadata_path)
-    table = _bioscan5m_table(path)
-    required = {"processid", "dna_barcode", "order", "split"}
-    missing = sorted(required - set(table.columns))
-    if missing:
-        raise DataFormatError(path, f"missing field(s) {missing}")
-    out = pd.DataFrame({"processid": _blank_to_nan(table["processid"])})
-    for rank in ("order", "family", "genus", "species"):
-        out[rank] = _blank_to_nan(table[rank]) if rank in table.columns else np.nan
-    for field in ("processid", "order"):
-        empty = out[field].isna()
-        if empty.any():
-            raise DataFormatError(path, "empty value", line=int(np.flatnonzero(empty)[0]) + 2, field=field)
-
-    if {"coord-lat", "coord-lon"} <= set(table.columns):
-        lat_text, lon_text = _blank_to_nan(table["coord-lat"]), _blank_to_nan(table["coord-lon"])
-    elif "latlon" in table.columns:
-        parts = _blank_to_nan(table["latlon"]).str.split(",", expand=True)
-        if parts.shape[1] == 1:
-            parts[1] = np.nan
-        lat_text, lon_text = parts[0], parts[1]
-    else:
-        lat_text = lon_text = pd.Series(np.nan, index=table.index)
-    coords = {}
-    for name, text, bound in (("lat", lat_text, 90.0), ("lon", lon_text, 180.0)):
-        numbers = pd.to_numeric(text, errors="coerce")
-        bad = text.notna() & (numbers.isna() | (numbers.abs() > bound))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataFormatError(path, f"{name} {text.iloc[row]!r} is not a number in [-{bound:g}, {bound:g}]",
-                                  line=row + 2, field=name)
-        coords[name] = numbers.astype(float)
-    has_coords = coords["lat"].notna() & coords["lon"].notna()
-    out["lat"] = coords["lat"].where(has_coords)
-    out["lon"] = coords["lon"].where(has_coords)
-    out["has_coords"] = has_coords.astype(bool)
-
-    out["barcode"] = _clean_barcodes(table["dna_barcode"].astype(str), path, "dna_barcode")
-
-    official = table["split"].astype(str).str.strip()
-    unknown = ~official.isin(list(BIOSCAN5M_SPLIT_MAP))
-    if unknown.any():
-        row = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise DataFormatError(path, f"unknown split {official.iloc[row]!r}; expected one of "
-                              f"{sorted(BIOSCAN5M_SPLIT_MAP)}", line=row + 2, field="split")
-    out["official_split"] = official
-    out["split"] = official.map(BIOSCAN5M_SPLIT_MAP)
-    chunk = _blank_to_nan(table["chunk"]) if "chunk" in table.columns else pd.Series(np.nan, index=table.index)
-    out["chunk"] = chunk
-    chunk_dir = chunk.map(lambda c: "" if pd.isna(c) else f"{c}/")
-    relative = official + "/" + chunk_dir + out["processid"] + ".jpg"
-    if image_root is not None:
-        root = Path(image_root)
-        absolute = [root / rel for rel in relative]
-        absent = [i for i, p in enumerate(absolute) if not p.is_file()]
-        if absent:
-            raise DataFormatError(absolute[absent[0]], f"image for processid {out['processid'].iloc[absent[0]]!r} "
-                                  f"not found ({len(absent)} of {len(absolute)} missing)")
-        out["image_path"] = [str(p) for p in absolute]
-    else:
-        out["image_path"] = relative
-    return out.reset_index(drop=True)

@@ -22,6 +22,10 @@ PREDICTION_TYPES = ("epsilon", "v_prediction")
 BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
 TIME_SCALE_SHIFTS = ("default", "scale_shift")
 MIXED_PRECISIONS = ("auto", "no", "fp16", "bf16")
+#: Where the training images come from: the phenotype simulator's renders of the BOLD records, or the
+#: real BIOSCAN-5M photos (:mod:`g2p.data.bioscan5m`). A preset may also say ``auto``
+#: (:func:`g2p.config.Preset.diffusion`: ``bioscan5m`` when its root exists, else ``simulator``).
+DATA_SOURCES = ("simulator", "bioscan5m")
 #: Largest image side (pixels) a configuration may ask for (the paper's is 256).
 MAX_IMAGE_SIZE = 1024
 #: Seeds seed NumPy's legacy generator too, which takes 32 bits.
@@ -30,6 +34,10 @@ MAX_SEED = 2**32 - 1
 
 @dataclass
 class DiffusionTrainConfig:
+    # training data: "simulator" or "bioscan5m" (real photos from bioscan5m_root, else $G2P_BIOSCAN5M_ROOT;
+    # env_resample and env_augment then do nothing: only the simulator can move a specimen elsewhere)
+    data: str = "simulator"
+    bioscan5m_root: str | None = None
     image_size: int = 64
     # conditioner
     k: int = 3
@@ -107,13 +115,18 @@ class DiffusionTrainConfig:
         return d
 
     def fingerprint(self) -> str:
-        """Hash of the fields that change the trained model (not threads or checkpoint cadence)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in ("cpu_threads", "checkpoint_every")}
+        """Hash of the fields that change the trained model (not threads, checkpoint cadence or where the
+        dataset lies; ``data`` only when it is not the simulator, so older runs keep their hash)."""
+        skip = ("cpu_threads", "checkpoint_every", "bioscan5m_root")
+        d = {k: v for k, v in self.to_dict().items() if k not in skip}
+        if d["data"] == "simulator":
+            del d["data"]
         return key_of(d)
 
     def __post_init__(self) -> None:
         """Every field range-checked (:class:`g2p.ranges.RangeError` names the field)."""
-        for name, allowed in (("cross_attention", CROSS_ATTENTION), ("sampler", SAMPLERS),
+        for name, allowed in (("data", DATA_SOURCES), ("cross_attention", CROSS_ATTENTION),
+                              ("sampler", SAMPLERS),
                               ("prediction_type", PREDICTION_TYPES), ("beta_schedule", BETA_SCHEDULES),
                               ("resnet_time_scale_shift", TIME_SCALE_SHIFTS),
                               ("mixed_precision", MIXED_PRECISIONS)):
@@ -162,6 +175,8 @@ class DiffusionTrainConfig:
         ranges.integer("cpu_threads", self.cpu_threads, minimum=1, maximum=4096, optional=True)
         ranges.integer("simulator_seed", self.simulator_seed, minimum=0, maximum=MAX_SEED)
         ranges.integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
+        if self.bioscan5m_root is not None and not isinstance(self.bioscan5m_root, str):
+            raise ranges.RangeError("bioscan5m_root", f"must be a folder path or null, got {self.bioscan5m_root!r}")
         for name in ("use_environment", "global_conditioning", "rescale_zero_snr", "standardize_latents",
                      "alignment", "alignment_trains_conditioner", "ema"):
             if not isinstance(getattr(self, name), bool):

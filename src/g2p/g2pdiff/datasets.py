@@ -2,13 +2,16 @@
 
 What is real here: the BOLD COI-5P insect barcodes (read by :mod:`g2p.data.bold`), their full
 taxonomy and their collection coordinates.  What is simulated: every pixel (see
-:mod:`g2p.g2pdiff.simulator`).
+:mod:`g2p.g2pdiff.simulator`), unless the configuration says ``data: bioscan5m`` (real photos, with
+BIOSCAN-5M's own records and splits).
 
 * :func:`load_barcode_records` reads the BOLD file and keeps a seeded subset of species and specimens.
 * :func:`make_splits` assigns ``train``/``val``/``test_seen``/``test_unseen``.
 * :func:`add_unseen_references` gives each unseen species reference specimens (split ``reference``)
   that only the evaluators learn from.
 * :class:`SpecimenDataset` pairs each record with its simulated render (cached).
+* :func:`split_records` and :func:`image_source` give the records and true images a configuration
+  names: the simulator's, or BIOSCAN-5M's official splits and photos (``data: bioscan5m``).
 """
 
 from __future__ import annotations
@@ -232,3 +235,75 @@ class SpecimenDataset(Dataset):
             "has_coords": bool(self._has[index]),
             "index": int(index),
         }
+
+
+# -- the data a configuration names -----------------------------------------------------------------
+def _cap(records: pd.DataFrame, per: int | None, by: list[str], seed: int) -> pd.DataFrame:
+    if per is None:
+        return records
+    shuffled = records.sample(frac=1.0, random_state=seed)
+    return shuffled.groupby(by, sort=False).head(per)
+
+
+def bioscan5m_records(root: str | None, *, max_species: int | None = None, per_species: int | None = None,
+                      seed: int = 0, reference_per_species: int = 0) -> pd.DataFrame:
+    """The BIOSCAN-5M records with the official splits (:data:`g2p.data.bioscan5m.SPLIT_MAP`: seen
+    species' train / val / test_seen, unseen species' test_unseen and their key_unseen specimens as
+    ``reference``). ``max_species`` keeps whole genera (seeded) up to that many species, ``per_species``
+    at most that many specimens per species in each split, ``reference_per_species`` at most that many
+    reference specimens per unseen species (0: none). Sorted by species, processid."""
+    from g2p.data.bioscan5m import Bioscan5M
+
+    records = Bioscan5M(root).records()
+    if max_species is not None:
+        records = records[records["species"].isin(_choose_species(records, max_species, seed))]
+    references = _cap(records[records["split"] == REFERENCE], reference_per_species, ["species"], seed)
+    records = _cap(records[records["split"] != REFERENCE], per_species, ["species", "split"], seed)
+    records = pd.concat([records, references])  # _cap(…, 0, …) keeps none
+    return records.sort_values(["species", "processid"]).reset_index(drop=True)
+
+
+def split_records(config, *, max_species: int | None = None, per_species: int | None = None, seed: int = 0,
+                  reference_per_species: int = 0) -> pd.DataFrame:
+    """The records, with ``split``, that ``config.data`` names (a ``DiffusionTrainConfig``): the BOLD
+    records split by :func:`make_splits` (plus :func:`add_unseen_references`), or BIOSCAN-5M's official
+    splits (:func:`bioscan5m_records`)."""
+    if config.data == "bioscan5m":
+        return bioscan5m_records(config.bioscan5m_root, max_species=max_species, per_species=per_species,
+                                 seed=seed, reference_per_species=reference_per_species)
+    records = make_splits(load_barcode_records(max_species=max_species, per_species=per_species, seed=seed),
+                          seed=seed)
+    if reference_per_species:
+        pool = load_barcode_records(max_species=max_species, per_species=None, seed=seed)
+        records = add_unseen_references(records, pool, reference_per_species, seed=seed)
+    return records
+
+
+class Photos:
+    """The real BIOSCAN-5M photos with the simulator's interface: ``render(records, size)`` gives each
+    specimen's own photo (whatever its ``lat``/``lon`` say: a photo cannot be moved), ``measure`` the
+    same pixel traits as :meth:`PhenotypeSimulator.measure`."""
+
+    def __init__(self, root: str | None) -> None:
+        from g2p.data.bioscan5m import Bioscan5M
+
+        self.source = Bioscan5M(root)
+
+    def render(self, records: pd.DataFrame, image_size: int, *, cache: bool | None = None) -> torch.Tensor:
+        return self.source.render(records, image_size)
+
+    @staticmethod
+    def measure(images, **kwargs) -> pd.DataFrame:  # noqa: ANN001, ANN003 - PhenotypeSimulator.measure's
+        from g2p.g2pdiff.simulator import PhenotypeSimulator
+
+        return PhenotypeSimulator.measure(images, **kwargs)
+
+
+def image_source(config) -> PhenotypeSimulator | Photos:
+    """Where each specimen's true image comes from under ``config`` (a ``DiffusionTrainConfig``): the
+    simulator (seeded with ``simulator_seed``) or the BIOSCAN-5M photos."""
+    if config.data == "bioscan5m":
+        return Photos(config.bioscan5m_root)
+    from g2p.g2pdiff.simulator import PhenotypeSimulator
+
+    return PhenotypeSimulator(seed=config.simulator_seed)

@@ -1,8 +1,9 @@
 """Training G2PDiffusion: one conditional latent diffusion model with Accelerate.
 
 ``train(records, config, output_dir)`` renders the training specimens with the phenotype simulator
-(unless images are given) and encodes them once with the frozen TAESD autoencoder (the training set,
-its environment augmentation and the latent cache: :mod:`g2p.g2pdiff.training_data`), standardises
+(or reads their BIOSCAN-5M photos, ``data: bioscan5m``; or takes given images) and encodes them once
+with the frozen TAESD autoencoder (the training set, its environment augmentation and the latent
+cache: :mod:`g2p.g2pdiff.training_data`), standardises
 the latents with their training statistics (:mod:`g2p.g2pdiff.latents`), and trains the DNA
 conditioner, the UNet and the noise-aware alignment encoder together:
 
@@ -215,8 +216,11 @@ def _train(records: pd.DataFrame, config: DiffusionTrainConfig, output_dir: Path
     device = accelerator.device
     vae = load_vae().to(device)
     cache = cache_dir or output_dir
-    tables = augment_environment(records, config.env_augment, config.env_augment_max_lat, config.seed,
-                                 config.env_resample)
+    if config.data == "simulator" or images is not None:
+        tables = augment_environment(records, config.env_augment, config.env_augment_max_lat, config.seed,
+                                     config.env_resample)
+    else:  # real photos: each specimen as photographed (no render can move it to another latitude)
+        tables = [records]
     latents = torch.cat([training_latents(tables[0], config, cache, vae, images)]
                         + [training_latents(t, config, cache, vae) for t in tables[1:]])
     table = pd.concat(tables, ignore_index=True)

@@ -7,8 +7,11 @@ specimen anywhere), so that the environment's effect is seen apart from the taxo
 moves a fraction of the specimens themselves.  Only training rows are augmented; validation and test
 keep their real coordinates.
 
-Each table's renders are encoded once by the frozen TAESD autoencoder; the latents are stored under a
-key of what they were built from (:func:`g2p.artifacts.key_of`: the records' fingerprint, image size,
+With ``data: bioscan5m`` the training set is the real photos themselves (:mod:`g2p.data.bioscan5m`),
+with no augmentation: a photo cannot be retaken at another latitude.
+
+Each table's renders (or photos) are encoded once by the frozen TAESD autoencoder; the latents are
+stored under a key of what they were built from (:func:`g2p.artifacts.key_of`: the records' fingerprint, image size,
 simulator seed), so a rerun on the same data reuses them.
 """
 
@@ -80,13 +83,24 @@ def training_latents(
     records: pd.DataFrame, config: DiffusionTrainConfig, cache_dir: Path, vae: AutoencoderTiny,
     images: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """TAESD latents of these specimens (at their coordinates), rendered by the simulator, cached on disk
-    as ``<cache_dir>/latents_<key>.pt``."""
+    """TAESD latents of these specimens, cached on disk as ``<cache_dir>/latents_<key>.pt``: of the given
+    ``images``, else of the simulator's renders (at the records' coordinates) or, with ``data:
+    bioscan5m``, of the real photos (read and encoded batch by batch, so the photos are never all in
+    memory at once)."""
+    real = images is None and config.data == "bioscan5m"
     key = key_of(records_fingerprint(records) + f"|{config.image_size}|{config.simulator_seed}"
-                 + ("|given" if images is not None else ""))
+                 + ("|given" if images is not None else "") + ("|bioscan5m" if real else ""))
     target = keyed_file(cache_dir, "latents", key, ".pt")
     if target.exists():
         return torch.load(target)
+    if real:
+        from g2p.data.bioscan5m import Bioscan5M
+
+        batches = Bioscan5M(config.bioscan5m_root).batches(records, config.image_size)
+        latents = torch.cat([encode_images(vae, batch.float().div_(255.0)) for batch in batches])
+        with atomic.open_for_write(target) as tmp:
+            torch.save(latents, tmp)
+        return latents
     if images is None:
         simulator = PhenotypeSimulator(seed=config.simulator_seed)
         images = torch.cat([simulator.render(records.iloc[i : i + 256], config.image_size, cache=False)
