@@ -241,7 +241,7 @@ def embed_sequences(
     ``model_name`` is a hub id or a local folder. Each embedding is cached as
     ``<cache>/<model>/<sha256(sequence)>.npy``; only sequences missing from the cache run through the
     model (which is not even loaded when everything is cached). The model is loaded from a local
-    folder or the local Hugging Face cache only (:func:`g2p.genepheno.hf_models.local_model`: a missing
+    folder or the local Hugging Face cache only (:func:`g2p.hf_models.local_model`: a missing
     model is one line naming it and how to get it, at once, offline too).
     """
     seqs = check_sequences(sequences, alphabet)
@@ -250,7 +250,7 @@ def embed_sequences(
     files = [folder / f"{k}.npy" for k in keys]
     todo = sorted({i for i, f in enumerate(files) if not f.exists()}, key=lambda i: len(seqs[i]))
     if todo:
-        from g2p.genepheno.hf_models import local_model
+        from g2p.hf_models import local_model
 
         folder_on_disk = str(local_model(model_name))
         tokenizer = AutoTokenizer.from_pretrained(folder_on_disk, local_files_only=True)

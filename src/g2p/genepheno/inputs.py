@@ -19,6 +19,7 @@ from g2p import atomic
 from g2p.genepheno.encoders import KmerFeaturizer, SequenceProjection, embed_sequences, residue_ids
 from g2p.genepheno.config import ENCODERS, TrainConfig
 from g2p.genepheno.go_terms import GoVocabulary
+from g2p.genepheno.sequences import dataset_sequences
 
 @dataclass
 class InputSpec:
@@ -34,6 +35,7 @@ class InputSpec:
     max_go_tokens: int = 128
     seq_dim: int = 128  # components of the SequenceProjection (kmer and hf encoders)
     seq_segments: int = 8  # segment tokens after the whole-sequence token (kmer encoder)
+    sequences_fasta: str | None = None  # the genes' sequences from this FASTA, not the dataset (g2p.genepheno.sequences)
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
@@ -67,8 +69,12 @@ class InputSpec:
         return cls(
             encoder=config.encoder, alphabet=config.alphabet, kmer_ks=config.kmer_ks, max_residues=config.max_residues,
             hf_model=config.hf_model, hf_max_length=config.hf_max_length, max_go_tokens=config.max_go_tokens,
-            seq_dim=config.seq_dim, seq_segments=config.seq_segments,
+            seq_dim=config.seq_dim, seq_segments=config.seq_segments, sequences_fasta=config.sequences_fasta,
         )
+
+    def dataset_sequences(self, dataset, rows=None) -> list[str]:
+        """The sequences this model reads for the dataset's genes (``rows``): its proteins or the FASTA's."""
+        return dataset_sequences(dataset, self.sequences_fasta, self.alphabet, rows)
 
     def save(self, path: Path) -> Path:
         return atomic.write_text(Path(path), json.dumps(asdict(self), indent=1))
