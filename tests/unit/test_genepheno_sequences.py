@@ -96,3 +96,23 @@ def test_dna_through_a_local_genomic_language_model_end_to_end(tmp_path, monkeyp
     before = run_key(dataset, config)
     (tmp_path / "genes.fa").write_text((tmp_path / "genes.fa").read_text().replace("A", "C", 1))
     assert run_key(dataset, config) != before
+
+
+def test_a_model_that_ships_its_own_code_needs_trust_remote_code(tmp_path):
+    """GENERator's tokenizer is code in its repository: without hf_trust_remote_code the load is one line
+    saying how to allow it; with it, the shipped class is used."""
+    from g2p.genepheno import encoders
+
+    folder = random_encoders.save_dna_lm(tmp_path / "dna-lm")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.update(tokenizer_class="DNATokenizer", auto_map={"AutoTokenizer": ["tokenization_dna.DNATokenizer", None]})
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    (folder / "tokenization_dna.py").write_text(
+        "from transformers import PreTrainedTokenizerFast\n\n\nclass DNATokenizer(PreTrainedTokenizerFast):\n    pass\n")
+    with pytest.raises(InputError) as info:
+        encoders.embed_sequences(["ACGTACGTAA"], str(folder), alphabet="dna", cache_root=tmp_path / "c", device="cpu")
+    line, _ = cli.describe(info.value)
+    assert "ships its own code" in line and "hf_trust_remote_code: true" in line and "\n" not in line
+    vectors = encoders.embed_sequences(["ACGTACGTAA"], str(folder), alphabet="dna", cache_root=tmp_path / "c",
+                                       device="cpu", trust_remote_code=True)
+    assert vectors.shape == (1, 32) and np.isfinite(vectors).all()

@@ -445,6 +445,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequences", metavar="FASTA", help="one sequence per gene (keyed by gene id, accession or "
                         "symbol) instead of the dataset's proteins; DNA with --alphabet dna")
     parser.add_argument("--alphabet", choices=("protein", "dna"), help="the alphabet of the sequences (default: the preset's)")
+    parser.add_argument("--trust-remote-code", action="store_true", default=None,
+                        help="run the code the Hugging Face model ships (GENERator's tokenizer needs it)")
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--seed", type=non_negative_int)
     parser.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
@@ -453,7 +455,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     sequences = str(Path(args.sequences).expanduser().resolve()) if args.sequences is not None else None
     overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model, "sequences_fasta": sequences,
-                                   "alphabet": args.alphabet, "epochs": args.epochs, "seed": args.seed}.items()
+                                   "alphabet": args.alphabet, "hf_trust_remote_code": args.trust_remote_code, "epochs": args.epochs, "seed": args.seed}.items()
                  if v is not None}
     if args.hf_model is not None and (args.encoder or "") != "hf" and \
             g2p_config.resolve(args.preset).genepheno().encoder != "hf":
