@@ -114,12 +114,12 @@ def probe_genepheno(config, device: torch.device, n: int, terms: int, concepts: 
     return _timed(step, n)
 
 
-def _records(n: int, config) -> tuple[pd.DataFrame, torch.Tensor]:
+def _records(n: int, image_size: int) -> tuple[pd.DataFrame, torch.Tensor]:
     rng = np.random.default_rng(0)
     records = pd.DataFrame({"processid": [f"B{i}" for i in range(n)],
                             "barcode": ["".join(rng.choice(list("ACGT"), 658)) for _ in range(n)],
                             "lat": rng.uniform(-60, 60, n), "lon": rng.uniform(-180, 180, n)})
-    images = torch.rand(n, 3, config.image_size, config.image_size, generator=torch.Generator().manual_seed(0))
+    images = torch.rand(n, 3, image_size, image_size, generator=torch.Generator().manual_seed(0))
     return records, images
 
 
@@ -128,7 +128,7 @@ def probe_diffusion(config, n: int) -> float:
     from g2p.g2pdiff.train import train
 
     config = dataclasses.replace(config, env_augment=0, env_resample=0.0, checkpoint_every=10**9, warmup_steps=1)
-    records, images = _records(max(2 * config.batch_size, 8), config)
+    records, images = _records(max(2 * config.batch_size, 8), config.image_size)
     with tempfile.TemporaryDirectory() as tmp:
         train(records, dataclasses.replace(config, steps=1), Path(tmp) / "warm", images=images, progress=False,
               cache_dir=Path(tmp))
@@ -148,7 +148,7 @@ def probe_sampling(config, sampling: dict, steps: int, images: int, device: torc
     pipe = build_pipeline(make_conditioner(config), make_unet(config), load_vae(), make_alignment(config),
                           scheduler=make_sampler(config),
                           latent_norm=LatentStandardizer.fit(torch.randn(8, 4, side, side))).to(device)
-    records, _ = _records(images, dataclasses.replace(config, image_size=16))
+    records, _ = _records(images, 8)
     tick = time.perf_counter()
     pipe(records["barcode"].tolist(), records["lat"].tolist(), records["lon"].tolist(), num_inference_steps=steps,
          guidance_scale=float(sampling["guidance_scale"]), alignment_scale=float(sampling["alignment_scale"]),
