@@ -192,7 +192,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--diffusion-batch", type=int, help="images per diffusion training step (default: the preset's)")
     parser.add_argument("--sample-steps", type=int, default=2, help="sampler steps when timing sampling")
     parser.add_argument("--sample-images", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from g2p import config as g2p_config
     from g2p.device import describe, try_gpu
@@ -212,7 +215,8 @@ def main(argv: list[str] | None = None) -> dict:
     rates = {"esm_proteins_per_s": probe_esm("tiny" if args.tiny else "650M", device, args.steps),
              "genepheno_steps_per_s": probe_genepheno(model, device, args.steps, terms, concepts),
              "diffusion_batch": batch,
-             "diffusion_steps_per_s": probe_diffusion(dataclasses.replace(diffusion, batch_size=batch), args.steps),
+             "diffusion_steps_per_s": probe_diffusion(dataclasses.replace(diffusion, batch_size=batch,
+                                                                          cpu_threads=args.threads), args.steps),
              "sample_s_per_image_step": probe_sampling(diffusion, preset.parameters("06_generate_phenotypes"),
                                                        args.sample_steps, args.sample_images, device)}
     report = {"device": describe(device), "threads": torch.get_num_threads(), "preset": args.preset,

@@ -40,7 +40,7 @@ def save_esm(folder: Path, size: str = "tiny", seed: int = 0) -> Path:
                        position_embedding_type="rotary", pad_token_id=1, mask_token_id=32, token_dropout=True,
                        emb_layer_norm_before=False, layer_norm_eps=1e-5)
     torch.manual_seed(seed)
-    EsmModel(config, add_pooling_layer=False).save_pretrained(folder)
+    EsmModel(config).save_pretrained(folder)  # with its pooler, as AutoModel builds it (no load report)
     tokenizer.save_pretrained(folder)
     return folder
 
