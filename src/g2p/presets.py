@@ -41,7 +41,10 @@ import yaml
 from g2p import paths, ranges
 from g2p.errors import ConfigError, InputError
 
-PRESETS = ("smoke", "quick", "paper")
+PRESETS = ("smoke", "quick", "paper", "paper-dry")
+#: An overlay's top-level key: ``base: paper`` names the preset it is merged onto, key by key (nested
+#: mappings too; a list is replaced). ``paper-dry`` is paper with its counts and sizes cut to seconds.
+BASE_KEY = "base"
 
 #: Configuration blocks → the dataclass (module, class) each maps to.
 SCHEMAS: dict[str, tuple[str, str]] = {
@@ -311,10 +314,27 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"not valid YAML: {problem}", path=path,
                           line=mark.line + 1 if mark is not None else None) from exc
+    if isinstance(data, dict) and BASE_KEY in data:
+        base = data[BASE_KEY]
+        if base not in PRESETS or base == path.stem:
+            raise ConfigError(f"base {base!r} is not another preset", path=path, line=_lines(text).get((BASE_KEY,)),
+                              field=BASE_KEY, hint=f"name one of {', '.join(p for p in PRESETS if p != path.stem)}")
+        data.setdefault("common", {})
     if not isinstance(data, dict) or not isinstance(data.get("common"), dict):
         raise ConfigError("a preset needs a top-level 'common' mapping", path=path, field="common",
                           hint="see params/quick.yaml for the layout")
     return data, _lines(text)
+
+
+def merged(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """``overlay`` merged onto ``base``: mappings key by key (recursively), anything else replaced."""
+    out = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 class _Checker:
@@ -415,21 +435,34 @@ def validate(data: Mapping[str, Any], path: Path, lines: dict[tuple[str, ...], i
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int, size: int, notebooks_key: str) -> dict[str, Any]:
+def _load_cached(path: str, mtime_ns: int, size: int, notebooks_key: str, base_key: str) -> dict[str, Any]:
     data, lines = _read(Path(path))
+    base = data.pop(BASE_KEY, None)
+    if base is not None:  # an overlay: checked as the merged preset, its own keys named at its own lines
+        data = merged(load(base), data)
     validate(data, Path(path), lines)
     return data
 
 
+def overlay_of(preset: str) -> tuple[str | None, dict[str, Any]]:
+    """``(base, blocks as written)`` of an overlay preset; ``(None, {})`` for a preset that is not one."""
+    data, _ = _read(preset_file(preset))
+    base = data.pop(BASE_KEY, None)
+    return base, (data if base is not None else {})
+
+
 def load(preset: str) -> dict[str, Any]:
-    """The whole preset as a dict (``common`` plus one block per notebook), validated."""
+    """The whole preset as a dict (``common`` plus one block per notebook), validated; an overlay
+    (:data:`BASE_KEY`) merged onto its base first."""
     path = preset_file(preset)
     try:
         stat = path.stat()
     except FileNotFoundError:
         raise ConfigError("preset file not found", path=path, hint="restore it from git: git checkout -- params/") from None
     notebooks_key = json.dumps([(str(p), p.stat().st_mtime_ns) for p in _notebooks().values()])
-    return copy.deepcopy(_load_cached(str(path), stat.st_mtime_ns, stat.st_size, notebooks_key))
+    base_key = json.dumps([(str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                           for p in sorted(paths.params.glob("*.yaml")) if p != path])
+    return copy.deepcopy(_load_cached(str(path), stat.st_mtime_ns, stat.st_size, notebooks_key, base_key))
 
 
 def build(preset: str, name: str, values: Mapping[str, Any]) -> Any:

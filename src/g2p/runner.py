@@ -29,13 +29,11 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import fcntl
 import json
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +50,7 @@ from g2p.kernels import RunInterrupted, quiet_kernel_manager
 from g2p.stamps import READS, data_manifest, input_hash, is_current, notebook_code_digest, raw_sources, stamp_path
 from g2p.errors import G2PError, InputError
 from g2p.exercise_cells import student_view
+from g2p.glued import _parse_repr, read_glued  # noqa: F401 - read back here by tests and course.py
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 FAILED = "failed"
@@ -116,10 +115,22 @@ def declared_parameters(notebook: Path) -> list[str]:
     return list(papermill.inspect_notebook(str(notebook)))
 
 
-def parameters_for(notebook: Path, preset: str) -> dict[str, Any]:
-    """The preset values for exactly the names the notebook's parameters cell declares."""
-    available = config.resolve(preset).parameters(notebook.stem)
+def parameters_for(notebook: Path, preset: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The preset values for exactly the names the notebook's parameters cell declares, with the
+    ``given`` values (the command line's, e.g. ``--hf-model``) on top where it declares them."""
+    available = {**config.resolve(preset).parameters(notebook.stem), **(given or {})}
     return {name: available[name] for name in declared_parameters(notebook) if name in available}
+
+
+def check_given(given: Mapping[str, Any], notebooks: Sequence[Path]) -> dict[str, Any]:
+    """``given`` without its ``None`` values; a name no notebook declares is an :class:`InputError`."""
+    given = {k: v for k, v in given.items() if v is not None}
+    declared = {name for notebook in notebooks for name in declared_parameters(notebook)}
+    for name in given:
+        if name not in declared:
+            raise InputError(f"no notebook has a parameter {name!r}", field=name,
+                             hint="see the parameters cell at the top of each notebook")
+    return given
 
 
 # --------------------------------------------------------------------------------------- execution
@@ -228,14 +239,14 @@ def _log(message: str) -> None:
     print(f"[g2p run] {message}", file=sys.stderr, flush=True)
 
 
-def notebook_digests(preset: str, notebooks: Sequence[Path]) -> dict[str, str]:
+def notebook_digests(preset: str, notebooks: Sequence[Path], given: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Each notebook's input hash under ``preset`` (:func:`g2p.stamps.input_hash`), in order: its file,
     parameters, code, the pins of the raw files it reads, and the hashes of the chapters it reads from
     (all earlier ones, if undeclared), so a rerun upstream makes it stale too."""
     manifest = data_manifest()
     digests: dict[str, str] = {}
     for notebook in notebooks:
-        params = parameters_for(notebook, preset)
+        params = parameters_for(notebook, preset, given)
         upstream = "".join(digests.get(stem, "") for stem in READS.get(notebook.stem, tuple(digests)))
         digests[notebook.stem] = input_hash(notebook, params, code=notebook_code_digest(notebook),
                                             manifest=raw_sources(notebook.stem, params, manifest), upstream=upstream)
@@ -251,12 +262,15 @@ def run(
     executed_dir: Path | None = None,
     run_id: str | None = None,
     write_provenance: bool = True,
+    parameters: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Execute the notebooks of ``preset`` in order, reusing those whose inputs are unchanged."""
+    """Execute the notebooks of ``preset`` in order, reusing those whose inputs are unchanged;
+    ``parameters`` (``None`` values left out) go on top of the preset's in every notebook declaring them."""
     config.resolve(preset)  # fail early on an unknown preset or a bad parameter file
     notebooks_dir = notebooks_dir or paths.notebooks
     executed_dir = executed_dir or paths.executed_dir(preset)
     everything = discover(notebooks_dir)
+    given = check_given(parameters or {}, everything)
     selected = set(discover(notebooks_dir, only))
     git = provenance.git_state()
     run_id = run_id or provenance.new_run_id(git)
@@ -264,9 +278,9 @@ def run(
     records: list[provenance.NotebookRecord] = []
     _log(f"preset {preset}, run id {run_id}, device {device}, {len(selected)} notebook(s)")
     with _run_lock(executed_dir):
-        digests = notebook_digests(preset, everything)
+        digests = notebook_digests(preset, everything, given)
         for notebook in everything:
-            params = parameters_for(notebook, preset)
+            params = parameters_for(notebook, preset, given)
             digest = digests[notebook.stem]
             if notebook not in selected:
                 continue
@@ -309,44 +323,6 @@ def run(
             landing.write(preset, executed_dir.parent)
             _log(f"provenance and landing page written to {json_path.parent}")
     return RunResult(preset, run_id, executed_dir, records)
-
-
-# --------------------------------------------------------------------------------------- glue
-_NUMPY_SCALAR = re.compile(r"^(?:np|numpy)\.\w+\((.*)\)$", re.DOTALL)
-
-
-def _parse_repr(text: str) -> Any:
-    """Turn a glued ``text/plain`` repr back into a Python value where it is a literal."""
-    text = text.strip()
-    match = _NUMPY_SCALAR.match(text)  # numpy 2 reprs scalars as np.float64(0.25)
-    if match:
-        text = match.group(1)
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return text
-
-
-def read_glued(path: Path) -> dict[str, Any]:
-    """The values a notebook glued with ``myst_nb.glue``: numbers and strings from their text/plain
-    reprs; glued ``IPython.display.Markdown`` as its Markdown text."""
-    nb = json.loads(Path(path).read_text())
-    values: dict[str, Any] = {}
-    for cell in nb.get("cells", []):
-        for output in cell.get("outputs", []):
-            scrap = output.get("metadata", {}).get("scrapbook")
-            if not scrap or "name" not in scrap:
-                continue
-            prefix = scrap.get("mime_prefix", "application/papermill.record/")
-            markdown = output.get("data", {}).get(prefix + "text/markdown")
-            if markdown is not None:
-                values[scrap["name"]] = "".join(markdown) if isinstance(markdown, list) else markdown
-                continue
-            text = output.get("data", {}).get(prefix + "text/plain")
-            if text is None:
-                continue
-            values[scrap["name"]] = _parse_repr("".join(text) if isinstance(text, list) else text)
-    return values
 
 
 # --------------------------------------------------------------------------------------- book
@@ -475,10 +451,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="execute even when a notebook's inputs are unchanged")
     parser.add_argument("--run-id", help="override the run id (default: UTC time + commit)")
+    parser.add_argument("--hf-model", metavar="ID_OR_FOLDER",
+                        help="GenePheno's Hugging Face model (encoder hf; notebooks 02, 03) instead of the preset's: "
+                             "a hub id in the local cache or a save_pretrained folder")
+    parser.add_argument("--sequences", metavar="FASTA", type=Path,
+                        help="GenePheno reads these sequences instead of the dataset's proteins: one FASTA record "
+                             "per gene, keyed by gene id, symbol or accession (with --alphabet dna for DNA)")
+    parser.add_argument("--alphabet", choices=("protein", "dna"), help="the alphabet of --sequences")
+
+
+def given_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The notebook parameters the command line sets (``None``: not given)."""
+    sequences = getattr(args, "sequences", None)
+    return {"hf_model": getattr(args, "hf_model", None), "alphabet": getattr(args, "alphabet", None),
+            "sequences_fasta": str(Path(sequences).expanduser().resolve()) if sequences is not None else None}
 
 
 def main(args: argparse.Namespace) -> int:
-    result = run(args.preset, only=args.only, force=args.force, run_id=args.run_id)
+    result = run(args.preset, only=args.only, force=args.force, run_id=args.run_id,
+                 parameters=given_parameters(args))
     executed = sum(r.status == "executed" for r in result.notebooks)
     print(f"run {result.run_id}: {executed} executed, {len(result.notebooks) - executed} reused "
           f"-> {result.executed_dir}")

@@ -155,6 +155,29 @@ def test_frozen_hugging_face_encoder(tmp_path):
     assert cond.project.weight.requires_grad
 
 
+def test_a_pretrained_encoder_that_is_not_local_is_one_line_at_once(tmp_path, monkeypatch):
+    """The conditioner loads its pretrained DNA encoder through g2p.hf_models.local_model: an unknown hub
+    id, offline, fails in well under the seconds a connection attempt takes, in one line naming the
+    model, the setting and how to get it (the CLI prints exactly that line); transformers' own
+    multi-line OSError never surfaces."""
+    import time
+
+    from g2p import cli
+    from g2p.errors import InputError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(InputError) as info:
+        _tiny(pretrained_encoder="g2p-tests/no-such-dna-model")
+    assert time.monotonic() - start < 5
+    line, code = cli.describe(info.value)
+    assert "\n" not in line and code == 1
+    assert "'g2p-tests/no-such-dna-model' is not in the local Hugging Face cache" in line
+    assert "field 'pretrained_encoder'" in line and "hf download g2p-tests/no-such-dna-model" in line
+    with pytest.raises(InputError, match="local Hugging Face model folder does not exist"):
+        _tiny(pretrained_encoder=str(tmp_path / "no-folder"))
+
+
 def test_token_pooling_shortens_the_context():
     cond = _tiny(token_pool=4)
     out = cond.encode(["ACGT" * 10, "ACGTAC"], lat=[1.0, 2.0], lon=[3.0, 4.0])

@@ -226,3 +226,25 @@ def test_provenance_records_run_inputs_and_notebooks(tmp_path) -> None:
     assert page.startswith("# Provenance") and "`rid-1`" in page and "| mp_obo |" in page
     banner = provenance.banner("smoke", "cpu", provenance.GitState("a" * 40, True), "rid-1")
     assert "smoke" in banner and "aaaaaaaa-dirty" in banner and "rid-1" in banner
+
+
+def test_given_parameters_go_on_top_of_the_preset_and_into_the_hash(project) -> None:
+    """``run(parameters=…)`` (the CLI's --hf-model, --sequences, --alphabet): a notebook declaring the
+    name gets the value over the preset's, its input hash changes with it (so it is re-executed, not
+    reused), a notebook not declaring it gets nothing, and a name no notebook declares is one line."""
+    first = write_notebook(project / "notebooks" / "01_first.ipynb", "preset = 'quick'\nalpha = 0.0\nhf_model = None")
+    second = write_notebook(project / "notebooks" / "02_second.ipynb", "preset = 'quick'\nalpha = 0.0")
+    assert runner.parameters_for(first, "smoke", {"hf_model": "/models/esm"}) == \
+        {"preset": "smoke", "alpha": 1.5, "hf_model": "/models/esm"}
+    assert runner.parameters_for(second, "smoke", {"hf_model": "/models/esm"}) == {"preset": "smoke", "alpha": 1.5}
+    plain = runner.notebook_digests("smoke", [first, second])
+    given = runner.notebook_digests("smoke", [first, second], {"hf_model": "/models/esm"})
+    assert plain["01_first"] != given["01_first"]
+    assert runner.check_given({"hf_model": "/m", "alphabet": None}, [first, second]) == {"hf_model": "/m"}
+    with pytest.raises(runner.InputError, match="no notebook has a parameter 'sequences_fasta'"):
+        runner.check_given({"sequences_fasta": "/x.fa"}, [first, second])
+    parser = cli.build_parser("run")
+    args = parser.parse_args(["run", "--preset", "smoke", "--hf-model", "/m", "--sequences", "genes.fa",
+                              "--alphabet", "dna"])
+    assert runner.given_parameters(args) == {"hf_model": "/m", "alphabet": "dna",
+                                             "sequences_fasta": str((Path.cwd() / "genes.fa").resolve())}

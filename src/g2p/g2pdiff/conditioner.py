@@ -217,7 +217,10 @@ class DNAConditioner(ModelMixin, ConfigMixin):
         else:
             from transformers import AutoModel  # only a pretrained encoder needs transformers (seconds to import)
 
-            self.hf_encoder = AutoModel.from_pretrained(pretrained_encoder)
+            from g2p.hf_models import local_model  # a missing model: one line at once, never a download
+
+            folder = local_model(pretrained_encoder, field="pretrained_encoder")
+            self.hf_encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
             self.hf_encoder.requires_grad_(False)  # frozen foundation model
             self.dna_encoder = None
             self.project = nn.Linear(self.hf_encoder.config.hidden_size, d_model)

@@ -93,6 +93,8 @@ class TrainConfig:
     alphabet: str = "protein"
     max_residues: int = 1000
     hf_max_length: int = 1024
+    hf_trust_remote_code: bool = False  # run the code a hub model ships (GENERator's tokenizer needs it)
+    sequences_fasta: str | None = None  # a FASTA of one sequence per gene instead of the dataset's proteins
     go_min_count: int = 2
     max_go_tokens: int = 128
     go_bag: bool = True  # every GO input term through an EmbeddingBag beside the truncated tokens
@@ -133,7 +135,7 @@ class TrainConfig:
     RUNTIME_ONLY = ("max_epochs_this_call", "progress", "cpu_threads")
     #: Fields added after runs were keyed, with the value every earlier run had: left out of the identity
     #: at that value, so those runs keep their keys.
-    ADDED_LATER = {"go_pretraining": None, "concept_bottleneck": True}
+    ADDED_LATER = {"go_pretraining": None, "concept_bottleneck": True, "sequences_fasta": None, "hf_trust_remote_code": False}
 
     def __post_init__(self) -> None:
         """Every field range-checked (:class:`g2p.ranges.RangeError` names the field)."""
@@ -147,6 +149,8 @@ class TrainConfig:
         ranges.choice("concept_activation", self.concept_activation, CONCEPT_ACTIVATIONS)
         if self.encoder == "hf" and not self.hf_model:
             raise ranges.RangeError("hf_model", "is needed by encoder 'hf' (a hub name or a local folder)")
+        if self.sequences_fasta is not None and not (isinstance(self.sequences_fasta, str) and self.sequences_fasta.strip()):
+            raise ranges.RangeError("sequences_fasta", f"must be the path of a FASTA file, got {self.sequences_fasta!r}")
         if self.hf_model is not None and not (isinstance(self.hf_model, str) and self.hf_model.strip()):
             raise ranges.RangeError("hf_model", f"must be a hub name or a local folder, got {self.hf_model!r}")
         n_kmers = sum(_KMER_LETTERS[self.alphabet] ** k for k in self.kmer_ks)
@@ -178,7 +182,8 @@ class TrainConfig:
         ranges.number("concept_floor", self.concept_floor)
         ranges.integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
         ranges.integer("cpu_threads", self.cpu_threads, minimum=1, maximum=4096, optional=True)
-        for name in ("go_bag", "fusion_norm", "use_sequence", "use_go", "progress", "concept_bottleneck"):
+        for name in ("go_bag", "fusion_norm", "use_sequence", "use_go", "progress", "concept_bottleneck",
+                     "hf_trust_remote_code"):
             if not isinstance(getattr(self, name), bool):
                 raise ranges.RangeError(name, f"must be true or false, got {getattr(self, name)!r}")
         if not (self.use_sequence or self.use_go):

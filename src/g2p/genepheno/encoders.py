@@ -32,6 +32,7 @@ from transformers import AutoModel, AutoTokenizer
 from g2p import atomic, paths
 from g2p.artifacts import key_of
 from g2p.device import try_gpu
+from g2p.errors import InputError
 
 # Letters each alphabet accepts. k-mer vocabularies use only the unambiguous ones; ambiguous codes
 # (X, B, Z, U, O, J in proteins; N and IUPAC codes in DNA) are accepted but simply not counted.
@@ -235,14 +236,16 @@ def embed_sequences(
     max_length: int = 1024,
     device: torch.device | str | None = None,
     cache_root: Path | None = None,
+    trust_remote_code: bool = False,
 ) -> np.ndarray:
     """Mean-pooled last-layer embeddings (n, hidden) of a frozen Hugging Face model.
 
     ``model_name`` is a hub id or a local folder. Each embedding is cached as
     ``<cache>/<model>/<sha256(sequence)>.npy``; only sequences missing from the cache run through the
     model (which is not even loaded when everything is cached). The model is loaded from a local
-    folder or the local Hugging Face cache only (:func:`g2p.genepheno.hf_models.local_model`: a missing
-    model is one line naming it and how to get it, at once, offline too).
+    folder or the local Hugging Face cache only (:func:`g2p.hf_models.local_model`: a missing
+    model is one line naming it and how to get it, at once, offline too). A model that ships its own
+    code (GENERator's tokenizer) runs only with ``trust_remote_code``; without it, one line says so.
     """
     seqs = check_sequences(sequences, alphabet)
     folder = hf_cache_dir(model_name, cache_root)
@@ -250,11 +253,20 @@ def embed_sequences(
     files = [folder / f"{k}.npy" for k in keys]
     todo = sorted({i for i, f in enumerate(files) if not f.exists()}, key=lambda i: len(seqs[i]))
     if todo:
-        from g2p.genepheno.hf_models import local_model
+        from g2p.hf_models import local_model
 
         folder_on_disk = str(local_model(model_name))
-        tokenizer = AutoTokenizer.from_pretrained(folder_on_disk, local_files_only=True)
-        model = AutoModel.from_pretrained(folder_on_disk, local_files_only=True)
+        options = {"local_files_only": True, "trust_remote_code": trust_remote_code}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder_on_disk, **options)
+            model = AutoModel.from_pretrained(folder_on_disk, **options)
+        except ValueError as exc:
+            if "trust_remote_code" not in str(exc):
+                raise
+            raise InputError(f"model {model_name!r} ships its own code, which runs only when allowed",
+                             field="hf_trust_remote_code",
+                             hint="if you trust it, set hf_trust_remote_code: true in the preset's genepheno "
+                                  "block (or --trust-remote-code)") from exc
         device = torch.device(device) if device is not None else try_gpu()
         spaced = _needs_spaces(tokenizer, alphabet)
         model.to(device).eval().requires_grad_(False)

@@ -19,6 +19,7 @@ from g2p import atomic
 from g2p.genepheno.encoders import KmerFeaturizer, SequenceProjection, embed_sequences, residue_ids
 from g2p.genepheno.config import ENCODERS, TrainConfig
 from g2p.genepheno.go_terms import GoVocabulary
+from g2p.genepheno.sequences import dataset_sequences
 
 @dataclass
 class InputSpec:
@@ -34,6 +35,8 @@ class InputSpec:
     max_go_tokens: int = 128
     seq_dim: int = 128  # components of the SequenceProjection (kmer and hf encoders)
     seq_segments: int = 8  # segment tokens after the whole-sequence token (kmer encoder)
+    hf_trust_remote_code: bool = False  # run the code the Hugging Face model ships (its tokenizer, its model)
+    sequences_fasta: str | None = None  # the genes' sequences from this FASTA, not the dataset (g2p.genepheno.sequences)
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
@@ -55,7 +58,8 @@ class InputSpec:
         """Whole-sequence features before projection: k-mer composition (csr) or an HF embedding."""
         if self.encoder == "kmer":
             return KmerFeaturizer(self.alphabet, self.kmer_ks).transform(sequences, names)
-        return embed_sequences(sequences, self.hf_model, alphabet=self.alphabet, max_length=self.hf_max_length)
+        return embed_sequences(sequences, self.hf_model, alphabet=self.alphabet, max_length=self.hf_max_length,
+                               trust_remote_code=self.hf_trust_remote_code)
 
     def fit_projection(self, sequences: Sequence[str], seed: int = 0) -> SequenceProjection:
         return SequenceProjection.fit(self.raw_features(sequences), self.seq_dim, sqrt=self.encoder == "kmer",
@@ -67,8 +71,13 @@ class InputSpec:
         return cls(
             encoder=config.encoder, alphabet=config.alphabet, kmer_ks=config.kmer_ks, max_residues=config.max_residues,
             hf_model=config.hf_model, hf_max_length=config.hf_max_length, max_go_tokens=config.max_go_tokens,
-            seq_dim=config.seq_dim, seq_segments=config.seq_segments,
+            seq_dim=config.seq_dim, seq_segments=config.seq_segments, sequences_fasta=config.sequences_fasta,
+            hf_trust_remote_code=config.hf_trust_remote_code,
         )
+
+    def dataset_sequences(self, dataset, rows=None) -> list[str]:
+        """The sequences this model reads for the dataset's genes (``rows``): its proteins or the FASTA's."""
+        return dataset_sequences(dataset, self.sequences_fasta, self.alphabet, rows)
 
     def save(self, path: Path) -> Path:
         return atomic.write_text(Path(path), json.dumps(asdict(self), indent=1))

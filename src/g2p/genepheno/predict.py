@@ -125,7 +125,7 @@ def predict_scores(model_dir: Path, dataset, split: str) -> np.ndarray:
         raise ValueError(f"{model_dir} was trained on other terms than dataset {getattr(dataset, 'name', '')!r}")
     rows = dataset.split_index(split)
     genes = dataset.genes.iloc[rows]
-    return _score(loaded, list(genes["sequence"]), [dataset.go_inputs[i] for i in rows],
+    return _score(loaded, loaded.spec.dataset_sequences(dataset, rows), [dataset.go_inputs[i] for i in rows],
                   list(genes["gene_id"].astype(str)))
 
 

@@ -52,7 +52,7 @@ def read_bottleneck(loaded, dataset, split: str = "test", *, attention: bool = T
     rows = dataset.split_index(split)
     genes = dataset.genes.iloc[rows].reset_index(drop=True)
     go_inputs = [dataset.go_inputs[i] for i in rows]
-    encoded = encode_genes(list(genes["sequence"]) if cfg.use_sequence else None, go_inputs if cfg.use_go else None,
+    encoded = encode_genes(loaded.spec.dataset_sequences(dataset, rows) if cfg.use_sequence else None, go_inputs if cfg.use_go else None,
                            loaded.spec, loaded.vocab, names=list(genes["gene_id"].astype(str)),
                            projection=loaded.projection)
     if not cfg.go_bag:

@@ -35,13 +35,14 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 from transformers.utils import logging as hf_logging
 
-from g2p import artifacts, atomic, checksums, locks, paths
+from g2p import artifacts, atomic, checksums, hf_models, locks, paths
 from g2p import config as g2p_config
 from g2p.argtypes import non_negative_int, positive_int
 from g2p.data import curated
 from g2p.device import seed_everything
 from g2p.errors import G2PError, UsageError
-from g2p.genepheno import hf_models, losses, pretrain
+from g2p.genepheno import losses, pretrain
+from g2p.genepheno import sequences as sequence_source
 from g2p.genepheno.encoders import SequenceProjection
 from g2p.genepheno.config import ENCODERS, TrainConfig
 from g2p.genepheno.go_terms import GoVocabulary
@@ -89,8 +90,12 @@ def dataset_fingerprint(dataset) -> str:
 
 
 def run_key(dataset, config: TrainConfig) -> str:
-    """The run's identity: its settings and its data. ``result.json`` and the checkpoint carry it."""
-    return artifacts.key_of({"config": config.identity(), "data": dataset_fingerprint(dataset)})
+    """The run's identity: its settings and its data (with a sequence FASTA, its contents too).
+    ``result.json`` and the checkpoint carry it."""
+    key = {"config": config.identity(), "data": dataset_fingerprint(dataset)}
+    if config.sequences_fasta is not None:
+        key["sequences"] = sequence_source.fasta_digest(config.sequences_fasta)
+    return artifacts.key_of(key)
 
 
 @dataclass
@@ -120,7 +125,7 @@ def prepare_inputs(dataset, config: TrainConfig) -> PreparedInputs:
 
 _PREPARED: dict[str, PreparedInputs] = {}
 INPUT_FIELDS = ("encoder", "hf_model", "kmer_ks", "alphabet", "max_residues", "hf_max_length", "go_min_count",
-                "max_go_tokens", "seq_dim", "seq_segments")
+                "max_go_tokens", "seq_dim", "seq_segments")  # and sequences_fasta, through _inputs_fingerprint
 # Part of the on-disk key of prepared inputs: bump it when the encoding code changes what it returns.
 INPUTS_VERSION = 1
 
@@ -130,7 +135,7 @@ def _prepare_both_streams(dataset, config: TrainConfig) -> PreparedInputs:
     process of a benchmark needs it, and building it — k-mer composition and PCA — takes ~10 s for
     MPO), else built and cached there."""
     identity = config.identity()
-    key = json.dumps({"data": dataset_fingerprint(dataset), "inputs": _inputs_fingerprint(dataset),
+    key = json.dumps({"data": dataset_fingerprint(dataset), "inputs": _inputs_fingerprint(dataset, config),
                       **{f: identity[f] for f in INPUT_FIELDS}, "version": INPUTS_VERSION},
                      sort_keys=True, default=list)
     if key not in _PREPARED:
@@ -141,10 +146,10 @@ def _prepare_both_streams(dataset, config: TrainConfig) -> PreparedInputs:
     return _PREPARED[key]
 
 
-def _inputs_fingerprint(dataset) -> str:
+def _inputs_fingerprint(dataset, config: TrainConfig) -> str:
     """A hash of what gets encoded (sequences and GO inputs), which ``dataset_fingerprint`` leaves out."""
     h = hashlib.sha256()
-    h.update("\n".join(map(str, dataset.genes["sequence"])).encode())
+    h.update("\n".join(InputSpec.from_config(config).dataset_sequences(dataset)).encode())
     h.update("\n".join(" ".join(sorted(terms)) for terms in dataset.go_inputs).encode())
     return h.hexdigest()[:16]
 
@@ -152,7 +157,7 @@ def _inputs_fingerprint(dataset) -> str:
 def _build_inputs(dataset, config: TrainConfig) -> PreparedInputs:
     spec = InputSpec.from_config(config)
     train_rows = dataset.split_index("train")
-    sequences = list(dataset.genes["sequence"])
+    sequences = spec.dataset_sequences(dataset)
     vocab = GoVocabulary.build((dataset.go_inputs[i] for i in train_rows), config.go_min_count)
     # A fixed seed: the projection is part of the input pipeline, shared by every training seed.
     projection = (spec.fit_projection([sequences[i] for i in train_rows], seed=0)
@@ -437,14 +442,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", default="complete", help="run name under runs/<preset>/genepheno/<dataset>/")
     parser.add_argument("--encoder", choices=ENCODERS, help="override the preset's encoder")
     parser.add_argument("--hf-model", help="Hugging Face model name or local folder (with --encoder hf)")
+    parser.add_argument("--sequences", metavar="FASTA", help="one sequence per gene (keyed by gene id, accession or "
+                        "symbol) instead of the dataset's proteins; DNA with --alphabet dna")
+    parser.add_argument("--alphabet", choices=("protein", "dna"), help="the alphabet of the sequences (default: the preset's)")
+    parser.add_argument("--trust-remote-code", action="store_true", default=None,
+                        help="run the code the Hugging Face model ships (GENERator's tokenizer needs it)")
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--seed", type=non_negative_int)
     parser.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
 
 
 def main(args: argparse.Namespace) -> int:
-    overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model,
-                                   "epochs": args.epochs, "seed": args.seed}.items() if v is not None}
+    sequences = str(Path(args.sequences).expanduser().resolve()) if args.sequences is not None else None
+    overrides = {k: v for k, v in {"encoder": args.encoder, "hf_model": args.hf_model, "sequences_fasta": sequences,
+                                   "alphabet": args.alphabet, "hf_trust_remote_code": args.trust_remote_code, "epochs": args.epochs, "seed": args.seed}.items()
+                 if v is not None}
     if args.hf_model is not None and (args.encoder or "") != "hf" and \
             g2p_config.resolve(args.preset).genepheno().encoder != "hf":
         raise UsageError("g2p train: --hf-model would change nothing: the encoder is not 'hf'",
@@ -455,6 +467,8 @@ def main(args: argparse.Namespace) -> int:
     if config.encoder == "hf" and hf_models.looks_like_path(config.hf_model):
         hf_models.check_folder(config.hf_model)  # a hub id is looked up in the cache when it is needed
     dataset = curated.load(args.dataset)
+    if config.sequences_fasta is not None:  # every gene has its record, before any work
+        sequence_source.dataset_sequences(dataset, config.sequences_fasta, config.alphabet)
     with locks.hold(out, what="training run", wait=False):  # a second run of this experiment refuses
         result = train(dataset, config, out, resume=not args.no_resume)
     if result.history.empty:
