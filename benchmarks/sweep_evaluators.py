@@ -61,7 +61,6 @@ def main() -> None:
     part = {s: records[records["split"] == s].reset_index(drop=True) for s in ("train", "reference", "val")}
     assert not set(records.loc[records["split"].isin(["train", "reference", "val"]), "split"]) & {"test_seen",
                                                                                                     "test_unseen"}
-    train_images = simulator.render(part["train"], size)
 
     def species_accuracy(evaluators, recs: pd.DataFrame) -> float:
         _, species_logits = evaluators.classify(simulator.render(recs, size))
@@ -72,7 +71,7 @@ def main() -> None:
     for name in args.only or list(SWEEP):
         changes = dict(SWEEP[name])
         tic = time.perf_counter()
-        evaluators = benchmark.fit_evaluators(part["train"], train_images, part["reference"], simulator,
+        evaluators = benchmark.fit_evaluators(part["train"], part["reference"], simulator, size,
                                               **{"epochs": p["evaluator_epochs"], **changes}, seed=seed,
                                               num_threads=args.threads)
         seconds = time.perf_counter() - tic

@@ -67,9 +67,9 @@ def main() -> None:
         tau = evaluators.config.score_threshold
     else:
         train_records = records[records["split"] == "train"].reset_index(drop=True)
-        evaluators = benchmark.fit_evaluators(train_records, simulator.render(train_records, pipe.image_size),
+        evaluators = benchmark.fit_evaluators(train_records,
                                               records[records["split"] == "reference"].reset_index(drop=True),
-                                              simulator, epochs=p["evaluator_epochs"], seed=seed,
+                                              simulator, pipe.image_size, epochs=p["evaluator_epochs"], seed=seed,
                                               num_threads=args.threads)
         tau = evaluators.calibrate(val, truth, p["false_positive_rate"])
         if args.evaluators is not None:

@@ -194,8 +194,7 @@ def test_train_generate_and_evaluate_on_real_photos(fixture_root, unchecked, tmp
     samples = generate_samples(pipe, test, SamplingSettings(num_images=1, num_inference_steps=2, seed=0))
     assert samples.shape == (len(test), 1, 3, 32, 32) and torch.isfinite(samples).all()
     references = records[records["split"] == "reference"].reset_index(drop=True)
-    evaluators = benchmark.fit_evaluators(train_records, photos.render(train_records, 32), references, photos,
-                                          epochs=1, seed=0)
+    evaluators = benchmark.fit_evaluators(train_records, references, photos, 32, epochs=1, seed=0)
     assert evaluators.classify(photos.render(test, 32))[1].shape[0] == len(test)
     assert time.perf_counter() - tic < 60
     assert open_dataset.cache_info().misses == 1  # the package read the metadata once for all of it

@@ -35,7 +35,9 @@ from tqdm.auto import tqdm
 
 from g2p import atomic
 from g2p.g2pdiff import baselines
-from g2p.g2pdiff.evaluators import Evaluators, bootstrap_interval, evaluate_samples, specimen_scores
+from g2p.g2pdiff.datasets import LazyImages
+from g2p.g2pdiff.evaluators import (Evaluators, bootstrap_interval, evaluate_samples, evaluator_images,
+                                    specimen_scores)
 from g2p.g2pdiff.pipeline import G2PDiffusionPipeline, SamplingSettings, generate_samples
 from g2p.g2pdiff.published import published_metrics
 
@@ -60,14 +62,16 @@ COLUMNS: dict[tuple[str, str], str] = {
 
 
 def method_samplers(
-    pipelines: dict[str, G2PDiffusionPipeline], train_records: pd.DataFrame, train_images: torch.Tensor,
-    settings: SamplingSettings, simulator=None,
+    pipelines: dict[str, G2PDiffusionPipeline], train_records: pd.DataFrame,
+    train_images: torch.Tensor | LazyImages, settings: SamplingSettings, simulator=None,
 ) -> dict[str, Callable[[pd.DataFrame], torch.Tensor]]:
     """One function per method: test records → samples ``[N, k, 3, H, W]``.
 
     ``pipelines["full"]`` is required; ``pipelines["no_env"]`` (a separately trained model) replaces
     the guidance-based ``no_environment`` when given (see :func:`ablation_sources`).  With a
-    ``simulator`` the ``truth`` reference (the specimen's own render) is added.
+    ``simulator`` the ``truth`` reference (the specimen's own render) is added.  ``train_images``
+    (what the retrieval and random baselines show) can be a :class:`~g2p.g2pdiff.datasets.LazyImages`,
+    so only the images they pick are rendered.
     """
     full, k = pipelines["full"], settings.num_images
     ka = settings.ablation_images or k
@@ -333,13 +337,16 @@ def truth_first(metrics: pd.DataFrame, split: str, metric: str = "success_score"
             "truth_first": bool(sel["truth"] >= generated.max())}
 
 
-def fit_evaluators(train_records: pd.DataFrame, train_images: torch.Tensor, reference_records: pd.DataFrame,
-                   simulator, **fit_kwargs) -> Evaluators:
-    """The chapter's evaluators: trained on the training renders plus the renders of the unseen species'
-    reference specimens (:func:`g2p.g2pdiff.datasets.add_unseen_references`; none when there are none).
-    ``fit_kwargs`` go to :meth:`Evaluators.fit`."""
-    records, images = train_records, torch.as_tensor(train_images)
+def fit_evaluators(train_records: pd.DataFrame, reference_records: pd.DataFrame, source, render_size: int,
+                   *, chunk: int = 2048, **fit_kwargs) -> Evaluators:
+    """The chapter's evaluators: trained on the true images (``source.render``, renders or photos) of the
+    training records plus the unseen species' reference specimens
+    (:func:`g2p.g2pdiff.datasets.add_unseen_references`; none when there are none), rendered at
+    ``render_size`` and held at the evaluators' own resolution (:func:`evaluator_images`), never all at
+    full size (``chunk`` records at a time).  ``fit_kwargs`` go to :meth:`Evaluators.fit`."""
+    size = fit_kwargs.get("image_size")
+    records, images = train_records, evaluator_images(source, train_records, render_size, size, chunk=chunk)
     if len(reference_records):
         records = pd.concat([train_records, reference_records], ignore_index=True)
-        images = torch.cat([images, simulator.render(reference_records, images.shape[-1])])
+        images = torch.cat([images, evaluator_images(source, reference_records, render_size, size, chunk=chunk)])
     return Evaluators.fit(records, images, **fit_kwargs)

@@ -11,7 +11,8 @@ BIOSCAN-5M's own records and splits).
   that only the evaluators learn from.
 * :class:`SpecimenDataset` pairs each record with its simulated render (cached).
 * :func:`split_records` and :func:`image_source` give the records and true images a configuration
-  names: the simulator's, or BIOSCAN-5M's official splits and photos (``data: bioscan5m``).
+  names: the simulator's, or BIOSCAN-5M's official splits and photos (``data: bioscan5m``);
+  :class:`LazyImages` renders them only when indexed.
 """
 
 from __future__ import annotations
@@ -297,6 +298,27 @@ class Photos:
         from g2p.g2pdiff.simulator import PhenotypeSimulator
 
         return PhenotypeSimulator.measure(images, **kwargs)
+
+
+class LazyImages:
+    """The true images of ``records`` at ``image_size``, rendered (or read) only when indexed.
+
+    ``images[idx]`` for an integer index tensor of any shape gives ``[*idx.shape, 3, S, S]`` float in
+    [0, 1], equal to indexing the whole render, but only the distinct indexed records are rendered.
+    The retrieval and random baselines show a few training images per query; at BIOSCAN-5M's full
+    scale all training photos as float at 256 px would take ~227 GB."""
+
+    def __init__(self, source, records: pd.DataFrame, image_size: int) -> None:
+        self.source, self.records, self.image_size = source, records.reset_index(drop=True), int(image_size)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, idx) -> torch.Tensor:  # noqa: ANN001 - an index tensor or array of any shape
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        distinct, inverse = torch.unique(idx.reshape(-1), return_inverse=True)
+        images = self.source.render(self.records.iloc[distinct.numpy()].reset_index(drop=True), self.image_size)
+        return images[inverse].reshape(*idx.shape, *images.shape[1:])
 
 
 def image_source(config) -> PhenotypeSimulator | Photos:

@@ -149,13 +149,35 @@ def _label_tensor(names: pd.Series, index: dict[str, int]) -> torch.Tensor:
     return torch.from_numpy(np.array(names.map(index).fillna(-1).to_numpy(), dtype=np.int64))
 
 
-def _prepare(images: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
-    """Any ``[N, 3, H, W]`` images (uint8 or float in [0, 1]) → float in [-1, 1] at ``size``."""
+def _downsample(images: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
+    """Any ``[N, 3, H, W]`` images (uint8 or float in [0, 1]) → float in [0, 1] at ``size``."""
     x = torch.as_tensor(images)
     x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return x * 2.0 - 1.0
+    return x
+
+
+def _prepare(images: torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
+    """Any ``[N, 3, H, W]`` images (uint8 or float in [0, 1]) → float in [-1, 1] at ``size``."""
+    return _downsample(images, size) * 2.0 - 1.0
+
+
+def evaluator_images(source, records: pd.DataFrame, render_size: int, size: int | None = None, *,
+                     chunk: int = 2048) -> torch.Tensor:
+    """The records' true images at the evaluators' resolution: ``[N, 3, size, size]`` float in [0, 1].
+
+    Rendered (or read, for photos) ``chunk`` records at a time at ``render_size`` (the size samples are
+    generated at, so truths and samples go through the same downsampling) and downsampled at once, so
+    memory holds one chunk at full size: BIOSCAN-5M's 289k training photos are ~227 GB as float at
+    256 px and ~3.6 GB at 32.  ``size`` defaults to :class:`EvaluatorConfig`'s; the result equals
+    downsampling the whole render in one go (what :meth:`Evaluators.fit` would do batch by batch)."""
+    size = EvaluatorConfig.image_size if size is None else int(size)
+    out = torch.empty((len(records), 3, size, size))
+    for start in range(0, len(records), chunk):
+        part = records.iloc[start:start + chunk].reset_index(drop=True)
+        out[start:start + len(part)] = _downsample(source.render(part, render_size), size)
+    return out
 
 
 def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -341,7 +363,9 @@ class Evaluators:
         other = torch.from_numpy(species[:, None] != species[None, :])
         if not other.any():
             raise ValueError("calibration needs records of at least two species")
-        tau = float(torch.quantile(scores[other], 1 - false_positive_rate))
+        # numpy, not torch.quantile: torch's refuses more than 2**24 values, which a full-scale validation
+        # split's other-species pairs (BIOSCAN-5M: ~15k specimens, ~2e8 pairs) far exceed
+        tau = float(np.quantile(scores[other].double().numpy(), 1 - false_positive_rate))
         self.config.score_threshold, self.config.false_positive_rate = tau, float(false_positive_rate)
         return tau
 
