@@ -152,3 +152,56 @@ def test_sparse_input_linear_equals_the_dense_layer_it_replaces():
     sparse_out.square().sum().backward()
     dense_out.square().sum().backward()
     assert torch.allclose(layer.weight.grad, reference.weight.grad.t(), atol=1e-5)
+
+
+def test_the_baselines_read_the_dna_genepheno_reads(toy, tmp_path):
+    """GenePheno given a DNA FASTA: the sequence baselines read the same DNA (6-mers; homology by k-mer
+    neighbours, DIAMOND aligns proteins only), and the score cache knows which FASTA it was."""
+    import dataclasses
+    import warnings
+
+    from g2p.genepheno.benchmark import BaselineInputs, run_baseline
+    from g2p.genepheno.config import TrainConfig
+
+    rng = np.random.default_rng(1)
+    family = np.repeat(np.arange(6), 20)  # toy_dataset's families, in gene order
+    # proteins without any family signal; DNA with it (mutated copies of one ancestor per family)
+    proteins = ["M" + "".join(rng.choice(AMINO, size=160)) for _ in family]
+    scrambled = dataclasses.replace(toy, genes=toy.genes.assign(sequence=proteins))
+    ancestors = rng.choice(list("ACGT"), size=(6, 480))
+    fasta = tmp_path / "genes.fa"
+    lines = []
+    for gene_id, f in zip(toy.genes["gene_id"], family):
+        dna = ancestors[f].copy()
+        hit = rng.random(480) < 0.1
+        dna[hit] = rng.choice(list("ACGT"), size=hit.sum())
+        lines += [f">{gene_id}", "".join(dna)]
+    fasta.write_text("\n".join(lines) + "\n")
+    model = TrainConfig(sequences_fasta=str(fasta), alphabet="dna")
+
+    inputs = BaselineInputs.of(scrambled, model, FAST, None)
+    assert inputs.use_aligner is False and inputs.config.kmer_k == FAST.dna_kmer_k == 6
+    assert set(inputs.dataset.genes["sequence"].str[0]) <= set("ACGT")
+    assert list(scrambled.genes["sequence"]) == proteins  # the dataset itself is left alone
+    assert BaselineInputs.of(scrambled, TrainConfig(), FAST, None).dataset is scrambled  # no FASTA: the proteins
+    naive = _test_fmax(toy, baselines.LabelFrequency().fit(toy).predict(toy, "test"))
+    on_proteins = _test_fmax(toy, baselines.KmerLogistic(FAST).fit(scrambled).predict(scrambled, "test"))
+    on_dna = _test_fmax(toy, baselines.KmerLogistic(inputs.config).fit(inputs.dataset).predict(inputs.dataset, "test"))
+    assert on_dna > naive + 0.1 and on_dna > on_proteins + 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "DIAMOND not found": the k-mer search is the choice
+        nearest = baselines.SequenceSimilarity("max", inputs.config, inputs.use_aligner).fit(inputs.dataset)
+    assert nearest.method == "max-BLAST (k-mer fallback)"
+    assert _test_fmax(toy, nearest.predict(inputs.dataset, "test")) > naive + 0.1
+
+    lr = baselines.KmerLogistic(inputs.config)
+    first = run_baseline(inputs.dataset, lr, tmp_path / "cache", seed=0, sequences_digest=inputs.sequences_digest)
+    again = run_baseline(inputs.dataset, lr, tmp_path / "cache", seed=0, sequences_digest=inputs.sequences_digest)
+    assert again.wall_s == first.wall_s  # read back from the cache
+    stored = str(np.load(tmp_path / "cache" / "kmer_lr-seed0.npz")["key"])
+    fasta.write_text(fasta.read_text().replace("A", "C", 1))
+    changed = BaselineInputs.of(scrambled, model, FAST, None)
+    assert changed.sequences_digest != inputs.sequences_digest
+    run_baseline(changed.dataset, baselines.KmerLogistic(changed.config), tmp_path / "cache", seed=0,
+                 sequences_digest=changed.sequences_digest)
+    assert str(np.load(tmp_path / "cache" / "kmer_lr-seed0.npz")["key"]) != stored  # a new FASTA: refitted

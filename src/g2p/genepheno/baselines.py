@@ -171,6 +171,7 @@ class SequenceSimilarity:
         self.mode = mode
         self.config = config or BaselineConfig()
         self.use_aligner = diamond_available() if use_aligner is None else use_aligner
+        self._aligner_missing = use_aligner is None and not self.use_aligner  # asked for, not installed
         self.train_labels: np.ndarray | None = None
         self.train_sequences: list[str] = []
         self._hits: dict[str, pd.DataFrame] = {}
@@ -188,7 +189,7 @@ class SequenceSimilarity:
         train = dataset.split_index("train")
         self.train_labels = _labels(dataset, "train")
         self.train_sequences = dataset.genes["sequence"].iloc[train].astype(str).tolist()
-        if not self.use_aligner:
+        if self._aligner_missing:
             warnings.warn("DIAMOND not found: sequence-similarity baseline uses the k-mer cosine "
                           "nearest-neighbour fallback (labelled '(k-mer fallback)')", RuntimeWarning, stacklevel=2)
         return self

@@ -7,7 +7,8 @@
    ``complete`` for the same seeds with the same preset settings, so those runs are shared), and scores
    the test split;
 2. fits every baseline of :mod:`g2p.genepheno.baselines` on the train split (early stopping on val,
-   with GenePheno's epoch budget and patience) and scores the test split; the trained ones (k-mer + LR,
+   with GenePheno's epoch budget and patience), reading the sequences GenePheno reads
+   (:class:`BaselineInputs`: a user's DNA FASTA too), and scores the test split; the trained ones (k-mer + LR,
    DeepPheno-like) once per seed, the deterministic ones (label frequency, DIAMOND) once; test scores
    are cached under ``.../<dataset>/baselines/<name>[-seed<k>].npz`` keyed by the data and settings;
 3. evaluates each (method, seed) with :func:`g2p.genepheno.metrics.evaluate` — All + frequency bins;
@@ -49,6 +50,7 @@ from g2p import config as g2p_config
 from g2p.argtypes import non_negative_int, positive_int
 from g2p.genepheno import baselines as baselines_mod
 from g2p.genepheno import hierarchy, metrics, predict, runs, train
+from g2p.genepheno import sequences as sequence_source
 from g2p.genepheno.config import ENCODERS, BaselineConfig, TrainConfig
 from g2p.genepheno.summary import METRICS, summarise  # noqa: F401  (re-exported: benchmark.summarise)
 from g2p.data.split import PROSPECTIVE
@@ -225,12 +227,14 @@ def run_score_job(job: ScoreJob, loader: Callable[[str], Any] = runs.load_cached
     if job.what in VARIANTS:
         entries = [train_variant(dataset, job.dataset, job.preset, VARIANTS[job.what], job.config, job.seed)]
     else:
-        config = dataclasses.replace(job.baselines, seed=job.seed)
-        chosen = [b for b in baselines_mod.all_baselines(config, job.use_aligner)
+        inputs = BaselineInputs.of(dataset, job.config, dataclasses.replace(job.baselines, seed=job.seed),
+                                   job.use_aligner)
+        chosen = [b for b in baselines_mod.all_baselines(inputs.config, inputs.use_aligner)
                   if (b.name not in baselines_mod.TRAINED if job.what == "fixed" else b.name == job.what)]
         if not chosen:
             raise ValueError(f"unknown benchmark method {job.what!r}")
-        entries = [run_baseline(dataset, b, job.cache, None if job.what == "fixed" else job.seed) for b in chosen]
+        entries = [run_baseline(inputs.dataset, b, job.cache, None if job.what == "fixed" else job.seed,
+                                sequences_digest=inputs.sequences_digest) for b in chosen]
     out = []
     for entry in entries:
         table = score_rows(dataset, label, entry, job.n_boot if entry.seed == job.bootstrap_seed else 0,
@@ -283,12 +287,41 @@ def _run_jobs(jobs: list[ScoreJob], workers: int, loader: Callable[[str], Any] |
     return outputs
 
 
-def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | None = None) -> MethodScores:
-    """Fit one baseline on train (val for early stopping) and score test; cached by data + settings.
+@dataclass(frozen=True)
+class BaselineInputs:
+    """What the baselines read: the sequences GenePheno reads (a user's FASTA when ``sequences_fasta`` is
+    set, e.g. DNA for a genomic language model, else the dataset's proteins), so that both sides of the
+    comparison see the same input. With DNA the k-mers are ``dna_kmer_k`` long and homology transfer uses
+    the k-mer nearest-neighbour search (DIAMOND aligns proteins only)."""
+
+    dataset: Any
+    config: BaselineConfig
+    use_aligner: bool | None
+    sequences_digest: str | None  # the FASTA's sha256 (part of the score cache's key), None for the proteins
+
+    @classmethod
+    def of(cls, dataset, model: TrainConfig, config: BaselineConfig, use_aligner: bool | None) -> BaselineInputs:
+        if model.sequences_fasta is None:
+            return cls(dataset, config, use_aligner, None)
+        genes = dataset.genes.assign(sequence=sequence_source.dataset_sequences(dataset, model.sequences_fasta,
+                                                                                model.alphabet))
+        if model.alphabet == "dna":
+            config, use_aligner = dataclasses.replace(config, kmer_k=config.dna_kmer_k), False
+        return cls(dataclasses.replace(dataset, genes=genes), config, use_aligner,
+                   sequence_source.fasta_digest(model.sequences_fasta))
+
+
+def run_baseline(dataset, baseline, cache_dir: Path | None = None, seed: int | None = None,
+                 sequences_digest: str | None = None) -> MethodScores:
+    """Fit one baseline on train (val for early stopping) and score test; cached by data + settings (and
+    ``sequences_digest``, the digest of the FASTA the dataset's sequences were replaced from, if any).
     ``seed`` names a trained baseline's seed (its config carries it); None for deterministic ones."""
     splits = _splits(dataset)
-    key = artifacts.key_of({"data": dataset_fingerprint(dataset), "name": baseline.name, "splits": splits,
-                            "config": asdict(baseline.config), "fit": baselines_mod.FIT_VERSION})
+    identity = {"data": dataset_fingerprint(dataset), "name": baseline.name, "splits": splits,
+                "config": asdict(baseline.config), "fit": baselines_mod.FIT_VERSION}
+    if sequences_digest is not None:  # absent otherwise, so the caches of protein runs stay valid
+        identity["sequences"] = sequences_digest
+    key = artifacts.key_of(identity)
     stem = baseline.name if seed is None else f"{baseline.name}-seed{seed}"
     cache = cache_dir / f"{stem}.npz" if cache_dir is not None else None
     label = BASELINE_PAPER_LABEL.get(baseline.name)

@@ -206,6 +206,9 @@ class BaselineConfig:
     """Settings shared by the baselines (the ``baselines`` entries of the ``03_evaluate`` preset block)."""
 
     kmer_k: int = 3
+    # k when the sequences are DNA (GenePheno given a nucleotide FASTA): 4**6 = 4,096 k-mers, the order of
+    # the 8,000 protein 3-mers (and GENERator's 6-mer tokens); DNA 3-mers would be 64 features
+    dna_kmer_k: int = 6
     kmer_dim: int = 256  # SVD components of the k-mer TF-IDF for k-mer + LR (0: use TF-IDF as is)
     max_hits: int = 25  # DIAMOND --max-target-seqs / fallback neighbours per query
     evalue: float = 1e-3
@@ -223,6 +226,7 @@ class BaselineConfig:
 
     def __post_init__(self) -> None:
         ranges.integer("kmer_k", self.kmer_k, minimum=1, maximum=8)
+        ranges.integer("dna_kmer_k", self.dna_kmer_k, minimum=1, maximum=12)
         ranges.integer("kmer_dim", self.kmer_dim, minimum=0, maximum=ranges.MAX_WIDTH)
         ranges.integer("max_hits", self.max_hits, minimum=1)
         ranges.number("evalue", self.evalue, above=0.0)
