@@ -4,7 +4,7 @@ GenePheno's ``hf`` encoder on a randomly initialised ESM-2 that this test saves 
 path end to end, nothing downloaded). ``python -m g2p run --preset paper`` on a GPU runs this code path.
 
 Its numbers mean nothing (a random encoder, one epoch, two diffusion steps); what is checked is that every
-stage got to the end at the paper's sizes. About 6 minutes on 2 CPU cores (per-notebook times are printed).
+stage got to the end at the paper's sizes. About 4 minutes on 2 CPU cores (per-notebook times are printed).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
+import threading
 import time
 
 import numpy as np
@@ -28,6 +30,7 @@ NOTEBOOKS = ("01_data_curation", "02_train_genepheno", "03_evaluate", "04_interp
              "05_train_g2pdiffusion", "06_generate_phenotypes")
 DRY = g2p_config.resolve(PRESET)
 PAPER = g2p_config.resolve("paper")
+WATCHDOG_S = 1200  # under pyproject's per-test timeout (1,500 s); the run takes ~4 min on 2 cores
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +50,47 @@ def dry_run(esm_folder):
     from g2p import runner
 
     start = time.perf_counter()
+    # before pytest-timeout ends it (pyproject's timeout), say where the notebook stood: in a CI log
+    # that is what tells a hang from a slow machine
+    watchdog = threading.Timer(WATCHDOG_S, lambda: print(_where_it_stood(time.perf_counter() - start),
+                                                         file=sys.stderr, flush=True))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         result = runner.run(PRESET, parameters={"hf_model": str(esm_folder)})
     except runner.NotebookExecutionError as exc:
         pytest.fail(f"paper-dry run failed: {exc}", pytrace=False)
+    finally:
+        watchdog.cancel()
     times = ", ".join(f"{r.name[:2]} {r.seconds:.0f} s ({r.status})" for r in result.notebooks)
     print(f"\npaper-dry: {time.perf_counter() - start:.0f} s in all; {times}")
     return result
+
+
+def _where_it_stood(seconds: float) -> str:
+    """The cell running (or the last that ran) in the notebook being executed (papermill saves it
+    after every cell, in the runner's scratch folder beside its target), with the tail of its output
+    and of its kernel's log."""
+    executed = sorted(paths.executed_dir(PRESET).rglob("*.ipynb"), key=lambda p: p.stat().st_mtime)
+    if not executed:
+        return f"paper-dry: {seconds:.0f} s and no notebook written yet"
+    try:
+        notebook = json.loads(executed[-1].read_text())
+    except ValueError:  # caught mid-write
+        return f"paper-dry: {seconds:.0f} s, in {executed[-1].name}"
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    running = [i for i, c in enumerate(code) if c.get("metadata", {}).get("papermill", {}).get("status") == "running"]
+    ran = [i for i, c in enumerate(code) if c.get("execution_count")]
+    at = (running or ran or [0])[-1]
+    last = code[at] if code else {"source": "", "outputs": []}
+    text = "".join("".join(o.get("text", "")) if isinstance(o.get("text"), list) else str(o.get("text", ""))
+                   for o in last.get("outputs", []))
+    log = executed[-1].parent / "kernel.log"
+    log_tail = log.read_text(errors="replace")[-1500:] if log.is_file() else "(none)"
+    return (f"paper-dry: {seconds:.0f} s, in {executed[-1].name}, code cell {at + 1}"
+            f" ({'running' if running else 'the last that finished'}):\n"
+            f"{''.join(last['source'])[:600]}\n--- its output (tail) ---\n{text[-1500:]}\n"
+            f"--- kernel log (tail) ---\n{log_tail}")
 
 
 def test_every_notebook_ran_to_the_end(dry_run):

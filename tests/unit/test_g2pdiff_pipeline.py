@@ -128,6 +128,7 @@ def test_training_resumes_exactly(tmp_path):
     np.testing.assert_allclose(resumed.history["loss"], fresh.history["loss"], rtol=1e-5)
     assert (resumed.history["align_loss"] > 0).all()
     assert (tmp_path / "resumed" / "history.csv").exists()
+    assert not (tmp_path / "resumed" / "checkpoint").exists()  # finished: the pipeline is kept, not the resume state
     a = load_pipeline(fresh.pipeline_dir)
     b = load_pipeline(resumed.pipeline_dir)
     kw = dict(num_inference_steps=2, generator=torch.Generator().manual_seed(0))

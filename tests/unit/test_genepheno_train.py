@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from safetensors.torch import load_file
 
 from g2p.genepheno import predict as predict_mod
 from g2p.genepheno.train import TrainConfig, train
@@ -111,9 +112,11 @@ def test_interrupted_run_resumes_to_the_same_weights(dataset, tmp_path):
     assert resumed.finished and len(resumed.history) == 4
     cols = ["epoch", "train_total", "train_mlc", "train_ex", "train_go", "val_fmax"]
     pd.testing.assert_frame_equal(full.history[cols], resumed.history[cols])
-    a = torch.load(tmp_path / "full" / "checkpoint" / "model.pt")
-    b = torch.load(tmp_path / "resumed" / "checkpoint" / "model.pt")
+    a = load_file(tmp_path / "full" / "best" / "model.safetensors")
+    b = load_file(tmp_path / "resumed" / "best" / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k]) for k in a)
+    # a finished run keeps its model, not its resume state
+    assert not (tmp_path / "full" / "checkpoint").exists() and not (tmp_path / "resumed" / "checkpoint").exists()
 
 
 def test_changed_config_starts_over(dataset, tmp_path):

@@ -3,7 +3,7 @@
 ``train(dataset, config, output_dir)`` writes into ``output_dir``:
 
 * ``checkpoint/`` — the last finished epoch: weights, optimizer, scheduler, RNG states, epoch, history,
-  best score (replaced atomically each epoch; resuming picks up from it);
+  best score (replaced atomically each epoch; resuming picks up from it; removed when training finishes);
 * ``best/`` — the best epoch by validation Fmax, as a self-contained model folder
   (``save_pretrained`` + term list, concept list, GO vocabulary, input spec, train config);
 * ``history.csv`` and ``result.json`` (written when training finishes; a later call with the same
@@ -390,6 +390,9 @@ def _train(dataset, config: TrainConfig, output_dir: Path, resume: bool) -> Trai
             "num_processes": world, "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
             "notes": notes, "go_pretraining": pretraining.summary() if pretraining is not None else None,
         }, indent=1))
+        # a finished run is answered by result.json and best/; its resume state (weights, optimizer
+        # moments: ~4x the model) would only fill the disk (the paper preset trains ~120 runs)
+        shutil.rmtree(ckpt, ignore_errors=True)
     accelerator.wait_for_everyone()
     return TrainResult(history=history, best_dir=output_dir / BEST, best_val_fmax=float(state["best_val_fmax"]),
                        output_dir=output_dir, finished=finished, wall_time_s=wall,
